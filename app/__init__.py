@@ -1,0 +1,1 @@
+"""The Streamlit side of the dashboard: page builder, figures, presets and URL state."""

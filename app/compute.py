@@ -1,0 +1,52 @@
+"""Cached computations on plain values (strings, numbers, tuples), shared by all sessions.
+
+The caches hold only pure results keyed on their inputs, never a user's state, and are
+bounded (max_entries) so that a classroom clicking all day does not grow the server.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import streamlit as st
+
+import core
+from core.functions import FUNCTION_CLASSES, TestFunction
+
+GRID_RESOLUTION = 150
+
+
+def params_key(params: dict) -> str:
+    """A canonical, hashable spelling of function parameters or hyperparameters."""
+    return json.dumps(params, sort_keys=True, default=list)
+
+
+def make_function(function_name: str, key: str) -> TestFunction:
+    params = json.loads(key)
+    return FUNCTION_CLASSES[function_name](**params)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def contour_grid(function_name: str, key: str, resolution: int = GRID_RESOLUTION):
+    xs, ys, z = make_function(function_name, key).grid(resolution)
+    return xs, ys, np.array(z)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def optimizer_run(function_name: str, key: str, optimizer_name: str, hyper_key: str,
+                  steps: int, start: tuple[float, float]) -> dict:
+    """One optimizer's recorded path from one start, as plain arrays."""
+    function = make_function(function_name, key)
+    optimizer = core.get_optimizer(optimizer_name, **json.loads(hyper_key))
+    result = core.run(function, optimizer, np.array(start), steps)
+    return {
+        "points": result.points[:, 0],
+        "losses": result.losses[:, 0],
+        "gradient_norms": result.gradient_norms[:, 0],
+        "final": result.final[0],
+        "final_loss": float(result.final_loss[0]),
+        "diverged_at": int(result.diverged_at[0]),
+        "outcome": int(result.outcome[0]),
+        "steps_to_converge": int(result.steps_to_converge[0]),
+    }

@@ -1,0 +1,249 @@
+"""Figures, built without a running server: the Plotly landscape and the Altair curves.
+
+The landscape is Plotly because its clicks can be captured (streamlit-plotly-events); the
+curves are Altair because tidy frames, log axes and legend-bound highlighting are one line each.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+# ColorBrewer YlGnBu, low = light yellow, high = dark blue (the article's colours). Spelled
+# out because plotly's built-in "YlGnBu" runs the other way.
+YLGNBU = ["#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#253494", "#081d58"]
+FIGURE_HEIGHT = 560
+LOG_FLOOR = 1e-16  # f − f_min below this is drawn at this value on log axes
+MAX_CHART_POINTS = 600  # per optimizer, on the Altair charts
+
+# The article's colours for its four optimizers; a distinct colour for each other one.
+OPTIMIZER_COLORS = {
+    "sgd": "#000000", "momentum": "#1f4fd8", "rmsprop": "#d62728", "adam": "#2ca02c",
+    "nesterov": "#17becf", "amsgrad": "#8c564b", "adamw": "#bcbd22", "nadam": "#9467bd",
+    "radam": "#ff7f0e", "adamax": "#e377c2", "adagrad": "#7f7f7f", "adadelta": "#f2c200",
+    "lion": "#00a087", "adabelief": "#a6761d", "eve": "#6a3d9a", "yellowfin": "#fb9a99",
+}
+
+
+@dataclass(frozen=True)
+class Path:
+    """One optimizer's path as the figures draw it: points up to its last finite one."""
+
+    name: str
+    title: str
+    color: str
+    points: np.ndarray  # (k+1, 2)
+    losses: np.ndarray  # (k+1,)
+    gradient_norms: np.ndarray  # (k+1,)
+
+
+class FigureJSON:
+    """A Plotly figure as a plain dict, with the `to_json` that streamlit-plotly-events calls.
+
+    We post-process the figure as a dict to add what plotly.py 7 no longer validates but the
+    component's plotly.js 1.58 supports: filter transforms, which make the step animation
+    cheap (each frame only changes the step threshold)."""
+
+    def __init__(self, figure: dict):
+        self.figure = figure
+
+    def to_json(self) -> str:
+        return json.dumps(self.figure, separators=(",", ":"), allow_nan=False)
+
+
+def _rounded(values: np.ndarray, digits: int = 5) -> list:
+    """Plain nested lists (numpy arrays would be sent base64-encoded and render blank in the
+    component), with NaN/inf as None (gaps) and a few significant digits to keep JSON small."""
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values)
+    rounded = np.where(finite, values, 0.0)
+    with np.errstate(divide="ignore"):
+        scale = np.where(rounded != 0, np.floor(np.log10(np.abs(rounded))), 0)
+    factor = 10.0 ** (digits - 1 - scale)
+    rounded = np.round(rounded * factor) / factor
+    as_list = rounded.tolist()
+    if finite.all():
+        return as_list
+    return _none_where(as_list, finite.tolist())
+
+
+def _none_where(values, keep):
+    if isinstance(values, list):
+        return [_none_where(v, k) for v, k in zip(values, keep)]
+    return values if keep else None
+
+
+def contour_levels(function, z: np.ndarray) -> tuple[np.ndarray, dict, bool]:
+    """What the contour colours: z itself or log10(z − f_min), and its contour settings."""
+    finite = z[np.isfinite(z)]
+    if function.name == "two_gaussians" and function.params == {"a": 2.0, "b": 3.0, "c": 0.2, "d": 0.2}:
+        return z, {"start": -2.0, "end": 7.5, "size": 0.5}, False  # the article's thresholds
+    if function.log_scale and finite.size:
+        low = function.f_min if function.f_min is not None else float(finite.min())
+        offset = 1e-7 * max(float(finite.max()) - low, 1e-12)  # keeps log10 finite at the minimum
+        with np.errstate(all="ignore"):
+            shifted = np.log10(np.maximum(z - low, 0) + offset)
+        return shifted, {"start": None, "end": None, "size": None}, True
+    if not finite.size:
+        return z, {"start": 0.0, "end": 1.0, "size": 0.1}, False
+    low, high = float(np.percentile(finite, 0.5)), float(np.percentile(finite, 99.5))
+    size = (high - low) / 20 if high > low else 1.0
+    return z, {"start": low, "end": high, "size": size}, False
+
+
+def landscape_figure(function, grid, paths: list[Path], start=None, *, animate: bool = True,
+                     height: int = FIGURE_HEIGHT) -> FigureJSON:
+    """The contour of `function` over its domain with every path, the start and the minima."""
+    xs, ys, z = grid
+    colour_values, levels, is_log = contour_levels(function, z)
+    contour = go.Contour(
+        x=_rounded(xs, 6), y=_rounded(ys, 6), z=_rounded(colour_values, 4),
+        colorscale=[[i / (len(YLGNBU) - 1), c] for i, c in enumerate(YLGNBU)],
+        contours={"coloring": "fill", "showlines": False, **{k: v for k, v in levels.items() if v is not None}},
+        autocontour=levels["size"] is None, ncontours=25,
+        colorbar={"title": {"text": "log₁₀(f − f_min)" if is_log else "f"}, "thickness": 14},
+        hovertemplate="x=%{x:.3f}<br>y=%{y:.3f}<extra>click to start here</extra>",
+        name="f", showscale=True,
+    )
+    fig = go.Figure(contour)
+    for minimum in function.minima:
+        label = "global minimum" if minimum.is_global else "local minimum"
+        if getattr(function, "minima_are_estimated", False):
+            label += " (estimated)"
+        fig.add_trace(go.Scatter(
+            x=[minimum.point[0]], y=[minimum.point[1]], mode="markers", showlegend=False,
+            marker={"symbol": "star" if minimum.is_global else "circle-open", "size": 15 if minimum.is_global else 10,
+                    "color": "#ffffff" if minimum.is_global else "#fde68a", "line": {"color": "#111827", "width": 1.5}},
+            hovertemplate=f"{label}<br>({minimum.point[0]:.4f}, {minimum.point[1]:.4f})<br>f = {minimum.value:.6g}<extra></extra>",
+        ))
+    path_traces = []
+    for path in paths:
+        path_traces.append(len(fig.data))
+        fig.add_trace(go.Scatter(
+            x=_rounded(path.points[:, 0], 8), y=_rounded(path.points[:, 1], 8), customdata=list(range(len(path.points))),
+            mode="lines+markers", name=path.title, legendgroup=path.name, hoverinfo="skip",
+            line={"color": path.color, "width": 3}, marker={"color": path.color, "size": 4}, opacity=0.75,
+        ))
+        end = path.points[-1]
+        fig.add_trace(go.Scatter(
+            x=[float(end[0])], y=[float(end[1])], mode="markers", legendgroup=path.name, showlegend=False,
+            hoverinfo="skip", marker={"color": path.color, "size": 11, "symbol": "x", "line": {"color": "#ffffff", "width": 1}},
+        ))
+    if start is not None:
+        fig.add_trace(go.Scatter(
+            x=[start[0]], y=[start[1]], mode="markers", name="start", hoverinfo="skip",
+            marker={"color": "#ffffff", "size": 12, "line": {"color": "#111827", "width": 2}},
+        ))
+    (x0, x1), (y0, y1) = function.domain
+    fig.update_layout(
+        template="plotly_white", height=height, margin={"l": 50, "r": 10, "t": 10, "b": 90},
+        xaxis={"range": [x0, x1], "title": {"text": "x"}, "constrain": "domain"},
+        yaxis={"range": [y0, y1], "title": {"text": "y"}, "scaleanchor": "x", "constrain": "domain"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        hovermode="closest", dragmode=False,
+    )
+    figure = fig.to_plotly_json()
+    figure["config"] = {"displayModeBar": False, "responsive": True}
+    longest = max((len(p.points) - 1 for p in paths), default=0)
+    if animate and path_traces and longest > 0:
+        _add_step_animation(figure, path_traces, longest)
+    return FigureJSON(figure)
+
+
+def _add_step_animation(figure: dict, path_traces: list[int], longest: int, frames: int = 100) -> None:
+    """A play button and a step slider revealing the paths step by step, as in the article
+    (point i appears after 30·i ms). Each frame only moves a filter's threshold."""
+
+    def shown_until(step: int) -> dict:
+        return {"transforms": [{"type": "filter", "target": "customdata", "operation": "<=", "value": step}]}
+
+    for index in path_traces:
+        figure["data"][index].update(shown_until(longest))
+    stride = max(1, math.ceil(longest / frames))
+    steps = list(range(0, longest, stride)) + [longest]
+    frame_ms = 30 * stride
+    figure["frames"] = [
+        {"name": str(s), "traces": path_traces, "data": [shown_until(s) for _ in path_traces]} for s in steps
+    ]
+    play = {"frame": {"duration": frame_ms, "redraw": True}, "transition": {"duration": 0}, "fromcurrent": False}
+    figure["layout"]["updatemenus"] = [{
+        "type": "buttons", "direction": "left", "x": 0, "y": -0.08, "xanchor": "left", "yanchor": "top",
+        "pad": {"t": 0, "r": 10}, "showactive": False,
+        "buttons": [
+            {"label": "▶ Play", "method": "animate", "args": [None, play]},
+            {"label": "❚❚ Pause", "method": "animate",
+             "args": [[None], {"mode": "immediate", "frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}}]},
+        ],
+    }]
+    figure["layout"]["sliders"] = [{
+        "active": len(steps) - 1, "x": 0.22, "len": 0.78, "y": -0.06, "yanchor": "top", "pad": {"t": 0},
+        "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "right"},
+        "steps": [{"label": str(s), "method": "animate",
+                   "args": [[str(s)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}]}
+                  for s in steps],
+    }]
+
+
+# ---------------------------------------------------------------------------------------
+# Altair curves
+# ---------------------------------------------------------------------------------------
+def curves_frame(paths: list[Path], f_min: float | None) -> pd.DataFrame:
+    """Tidy frame: optimizer, step, loss, gap (f − f_min, floored for log axes), grad_norm.
+    At most MAX_CHART_POINTS steps per optimizer (evenly spaced, the last always kept);
+    only finite values."""
+    frames = []
+    for path in paths:
+        count = len(path.losses)
+        keep = np.unique(np.linspace(0, count - 1, min(count, MAX_CHART_POINTS)).round().astype(int))
+        frame = pd.DataFrame({
+            "optimizer": path.title, "step": keep, "loss": path.losses[keep],
+            "grad_norm": path.gradient_norms[keep],
+        })
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=["optimizer", "step", "loss", "gap", "grad_norm"])
+    data = pd.concat(frames, ignore_index=True)
+    data = data[np.isfinite(data["loss"]) & np.isfinite(data["grad_norm"])]
+    if f_min is not None:
+        data["gap"] = np.maximum(data["loss"] - f_min, LOG_FLOOR)
+    data["grad_norm"] = np.maximum(data["grad_norm"], LOG_FLOOR)
+    return data.reset_index(drop=True)
+
+
+def _colour_scale(paths: list[Path]) -> alt.Scale:
+    return alt.Scale(domain=[p.title for p in paths], range=[p.color for p in paths])
+
+
+def _line_chart(data: pd.DataFrame, paths: list[Path], field: str, title: str, log: bool) -> alt.Chart:
+    highlight = alt.selection_point(fields=["optimizer"], bind="legend")
+    y_scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
+    return (
+        alt.Chart(data, title=title)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("step:Q", title="step"),
+            y=alt.Y(f"{field}:Q", title=title, scale=y_scale),
+            color=alt.Color("optimizer:N", scale=_colour_scale(paths), legend=alt.Legend(title="click to highlight")),
+            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+            tooltip=["optimizer:N", "step:Q", alt.Tooltip("loss:Q", format=".6g"), alt.Tooltip("grad_norm:Q", format=".3g")],
+        )
+        .add_params(highlight)
+        .properties(height=280)
+    )
+
+
+def loss_chart(data: pd.DataFrame, paths: list[Path], f_min: float | None) -> alt.Chart:
+    """Loss vs step; f − f_min on a log axis when f_min is known."""
+    if f_min is not None:
+        return _line_chart(data, paths, "gap", "f − f_min (log)", log=True)
+    return _line_chart(data, paths, "loss", "f", log=False)
+
+
+def gradient_chart(data: pd.DataFrame, paths: list[Path]) -> alt.Chart:
+    return _line_chart(data, paths, "grad_norm", "‖∇f‖ (log)", log=True)

@@ -1,0 +1,61 @@
+"""The home page: what the tool shows, a card per function, the optimizer legend."""
+
+import streamlit as st
+
+import core
+from core.functions import FUNCTION_CLASSES
+from core.optimizers import OPTIMIZER_CLASSES
+
+from .figures import OPTIMIZER_COLORS
+from .navigation import page_files, page_link_path
+from .presets import ARTICLE_FUNCTIONS, ARTICLE_OPTIMIZERS
+
+INTRO = """
+Why do Adam, momentum and plain gradient descent, started from the same point, end in
+different places? Pick a function, **click anywhere on its contour**, and every enabled
+optimizer starts from there: its path is drawn over the landscape, with its loss and
+gradient norm step by step below. Change a learning rate and the paths follow at once.
+
+The “2018 post” preset reproduces, number for number, the four optimizers of the article
+*Interactive Visualization of Optimization Algorithms in Deep Learning* (2018); the
+“library defaults” preset uses torch.optim's defaults. Every optimizer here matches its
+reference implementation to float64 precision, and the page's address keeps your settings,
+so a copied link reopens the same view.
+"""
+
+
+def _legend_html() -> str:
+    items = []
+    for name in core.OPTIMIZERS:
+        colour = OPTIMIZER_COLORS.get(name, "#444444")
+        weight = "600" if name in ARTICLE_OPTIMIZERS else "400"
+        items.append(
+            f'<span style="display:inline-flex;align-items:center;margin:0 14px 6px 0;font-weight:{weight}">'
+            f'<span style="width:12px;height:12px;border-radius:50%;background:{colour};'
+            f'display:inline-block;margin-right:6px"></span>{OPTIMIZER_CLASSES[name].title}</span>'
+        )
+    return "".join(items)
+
+
+def home_page() -> None:
+    st.set_page_config(page_title="Optimizer paths", page_icon="🧭", layout="wide")
+    st.title("Optimizer paths on 2-D functions")
+    st.markdown(INTRO)
+    st.subheader("Optimizers")
+    st.markdown(_legend_html(), unsafe_allow_html=True)
+    st.caption("In bold: the article's four, on by default, in its colours.")
+
+    st.subheader("The article's functions")
+    _cards(list(ARTICLE_FUNCTIONS))
+    st.subheader("Classic test functions")
+    _cards([name for name in FUNCTION_CLASSES if name not in ARTICLE_FUNCTIONS and name in page_files()])
+
+
+def _cards(names: list[str], per_row: int = 3) -> None:
+    for row in range(0, len(names), per_row):
+        columns = st.columns(per_row)
+        for column, name in zip(columns, names[row: row + per_row]):
+            cls = FUNCTION_CLASSES[name]
+            with column.container(border=True):
+                st.page_link(page_link_path(name), label=cls.title, icon=":material/show_chart:")
+                st.latex(cls.formula)

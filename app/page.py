@@ -1,0 +1,310 @@
+"""The one page builder every function page calls: `function_page("rosenbrock")`.
+
+Per run of the script:
+  1. the page's state (a PageState kept in session_state) comes from the URL on first visit;
+  2. a new click on the contour (the component's value, read before drawing) sets the start;
+  3. the sidebar widgets show and edit the state;
+  4. every enabled optimizer runs (cached) and the landscape, curves and table are drawn;
+  5. the URL is rewritten so that a copied link reopens the same view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from streamlit_plotly_events import plotly_events
+
+import core
+from core.engine import OUTCOME_NAMES
+from core.functions import FUNCTION_CLASSES
+from core.optimizers import OPTIMIZER_CLASSES
+
+from . import compute
+from .figures import FIGURE_HEIGHT, OPTIMIZER_COLORS, Path, curves_frame, gradient_chart, landscape_figure, loss_chart
+from .presets import PRESET_NAMES
+from .state import MAX_STEPS, PageState, from_query, preset_state, to_query
+
+LR_MANTISSAS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
+LR_OPTIONS = tuple(float(f"{m * 10.0 ** e:.3g}") for e in range(-6, 2) for m in LR_MANTISSAS)
+
+
+def _title(name: str) -> str:
+    return OPTIMIZER_CLASSES[name].title
+
+
+class PageKeys:
+    """session_state keys of one page, prefixed so that pages never share widgets."""
+
+    def __init__(self, page: str):
+        self.page = page
+
+    def __call__(self, *parts) -> str:
+        return ".".join((self.page, *map(str, parts)))
+
+
+# ---------------------------------------------------------------------------------------
+# State: URL on first visit, clicks, widgets
+# ---------------------------------------------------------------------------------------
+def _load_state(keys: PageKeys, function_name: str, function_class) -> PageState:
+    state = st.session_state.get(keys("state"))
+    if state is None:
+        state, warnings = from_query(st.query_params.to_dict(), function_name, function_class)
+        st.session_state[keys("state")] = state
+        st.session_state[keys("url_warnings")] = warnings
+    return state
+
+
+def _apply_click(keys: PageKeys, state: PageState, function) -> None:
+    """Take a new click from the component's value (it repeats the last click on every rerun,
+    so only a value not seen before counts). Clicks outside the domain are ignored."""
+    raw = st.session_state.get(keys("plot"))
+    if not raw or raw == st.session_state.get(keys("last_click")):
+        return
+    st.session_state[keys("last_click")] = raw
+    try:
+        clicks = json.loads(raw) if isinstance(raw, str) else raw
+        x, y = float(clicks[0]["x"]), float(clicks[0]["y"])
+    except (ValueError, TypeError, KeyError, IndexError):
+        return
+    (x0, x1), (y0, y1) = function.domain
+    if not (math.isfinite(x) and math.isfinite(y) and x0 <= x <= x1 and y0 <= y <= y1):
+        return
+    state.start = (x, y)
+    st.session_state[keys("start_x")] = x
+    st.session_state[keys("start_y")] = y
+
+
+def _init_widget(key: str, value) -> None:
+    """Give a widget its value from the page state unless it already has one (widgets that
+    were not drawn, e.g. on another page, lose theirs)."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def _reset_widgets(keys: PageKeys) -> None:
+    prefix = keys("w", "")
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
+        del st.session_state[key]
+
+
+def _on_preset_change(keys: PageKeys, function_name: str) -> None:
+    old: PageState = st.session_state[keys("state")]
+    new = preset_state(function_name, st.session_state[keys("w", "preset")])
+    new.start = old.start
+    st.session_state[keys("state")] = new
+    _reset_widgets(keys)
+    st.session_state[keys("w", "preset")] = new.preset
+
+
+def _lr_widget(key: str, label: str, value: float) -> float:
+    options = sorted(set(LR_OPTIONS) | {float(value)})
+    _init_widget(key, float(value))
+    if st.session_state[key] not in options:
+        st.session_state[key] = float(value)
+    return st.select_slider(label, options=options, key=key, format_func=lambda v: f"{v:g}",
+                            help="Learning rate, on a log scale.")
+
+
+def _hyperparameter_widgets(keys: PageKeys, name: str, values: dict) -> dict:
+    """Controls built from the optimizer's dataclass fields: lr on a log slider, numbers,
+    pairs of numbers and switches."""
+    chosen = {}
+    for field in dataclasses.fields(OPTIMIZER_CLASSES[name]):
+        value = values[field.name]
+        key = keys("w", name, field.name)
+        if field.name == "lr":
+            chosen["lr"] = _lr_widget(key, "learning rate", value)
+        elif isinstance(value, bool):
+            _init_widget(key, value)
+            chosen[field.name] = st.checkbox(field.name.replace("_", " "), key=key)
+        elif isinstance(value, tuple):
+            columns = st.columns(len(value))
+            parts = []
+            for i, (column, part) in enumerate(zip(columns, value)):
+                _init_widget(f"{key}.{i}", float(part))
+                parts.append(column.number_input(f"{field.name}[{i}]", key=f"{key}.{i}", format="%g", step=0.01))
+            chosen[field.name] = tuple(parts)
+        else:
+            _init_widget(key, float(value))
+            chosen[field.name] = st.number_input(field.name.replace("_", " "), key=key, format="%g",
+                                                 step=_step_for(value))
+    return chosen
+
+
+def _step_for(value: float) -> float:
+    if value == 0:
+        return 0.01
+    return float(10.0 ** math.floor(math.log10(abs(value))))
+
+
+def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageState) -> None:
+    """Draw the controls and write their values back into `state`."""
+    sidebar = st.sidebar
+    with sidebar:
+        _init_widget(keys("w", "preset"), state.preset)
+        st.selectbox("Preset", PRESET_NAMES, key=keys("w", "preset"), on_change=_on_preset_change,
+                     args=(keys, function_name),
+                     help="“2018 post”: the article's exact settings. “library defaults”: torch.optim's "
+                          "defaults with a learning rate tuned for this function.")
+        st.markdown("**Optimizers**")
+        enabled = []
+        columns = st.columns(2)
+        for i, name in enumerate(core.OPTIMIZERS):
+            key = keys("w", "on", name)
+            _init_widget(key, name in state.enabled)
+            if columns[i % 2].toggle(_title(name), key=key):
+                enabled.append(name)
+        state.enabled = enabled
+        for name in enabled:
+            with st.expander(f"{_title(name)} settings"):
+                values = core.get_optimizer(name).hyperparameters
+                values.update(state.hyperparameters.get(name, {}))
+                state.hyperparameters[name] = _hyperparameter_widgets(keys, name, values)
+                key = keys("w", name, "steps")
+                _init_widget(key, int(state.steps.get(name, 300)))
+                state.steps[name] = int(st.number_input("steps", min_value=1, max_value=MAX_STEPS, key=key, step=10))
+        parameters = [f for f in dataclasses.fields(function_class) if f.name != "domain" and f.type in ("float", float)]
+        with st.expander("Function parameters"):
+            params = dict(state.function_params)
+            for field in parameters:
+                key = keys("w", "f", field.name)
+                _init_widget(key, float(params.get(field.name, field.default)))
+                params[field.name] = st.number_input(field.name, key=key, format="%g")
+            domain = params.get("domain") or function_class.default_domain
+            labels = ("x min", "x max", "y min", "y max")
+            flat = [domain[0][0], domain[0][1], domain[1][0], domain[1][1]]
+            columns = st.columns(4)
+            bounds = []
+            for column, label, value in zip(columns, labels, flat):
+                key = keys("w", "f", "domain", label)
+                _init_widget(key, float(value))
+                bounds.append(column.number_input(label, key=key, format="%g"))
+            params["domain"] = ((bounds[0], bounds[1]), (bounds[2], bounds[3]))
+            if params["domain"] == tuple(tuple(map(float, d)) for d in function_class.default_domain) \
+                    and "domain" not in state.function_params:
+                params.pop("domain")
+            state.function_params = params
+
+
+# ---------------------------------------------------------------------------------------
+# The page
+# ---------------------------------------------------------------------------------------
+def function_page(function_name: str) -> None:
+    function_class = FUNCTION_CLASSES[function_name]
+    st.set_page_config(page_title=f"{function_class.title} · optimizer paths", page_icon="🧭", layout="wide")
+    keys = PageKeys(function_name)
+    state = _load_state(keys, function_name, function_class)
+    for warning in st.session_state.get(keys("url_warnings"), []):
+        st.warning(warning, icon="⚠️")
+
+    _sidebar(keys, function_name, function_class, state)
+    try:
+        function = function_class(**state.function_params)
+    except (TypeError, ValueError) as error:
+        st.error(f"These function parameters do not work: {error}. Using the preset's.")
+        state.function_params = preset_state(function_name, state.preset).function_params
+        function = function_class(**state.function_params)
+    function_key = compute.params_key(function.params | {"domain": function.domain})
+
+    st.title(function.title)
+    st.latex(function.formula)
+    _apply_click(keys, state, function)
+    _start_inputs(keys, state, function)
+
+    paths, rows, problems = _run_all(function_name, function_key, state)
+    for problem in problems:
+        st.warning(problem, icon="⚠️")
+
+    grid = compute.contour_grid(function_name, function_key)
+    figure = landscape_figure(function, grid, paths, state.start)
+    if state.start is None:
+        st.info("Click anywhere on the contour to start every enabled optimizer from that point.", icon="👆")
+    plotly_events(figure, click_event=True, override_height=FIGURE_HEIGHT + 10, key=keys("plot"))
+
+    if paths:
+        _curves_and_table(function, paths, rows)
+    st.query_params.from_dict(to_query(state, function_name, function_class))
+
+
+def _start_inputs(keys: PageKeys, state: PageState, function) -> None:
+    """The start typed exactly (clicks fill these in)."""
+    (x0, x1), (y0, y1) = function.domain
+    columns = st.columns([1, 1, 2])
+    start = state.start or (float("nan"), float("nan"))
+    _init_widget(keys("start_x"), None if state.start is None else float(start[0]))
+    _init_widget(keys("start_y"), None if state.start is None else float(start[1]))
+    x = columns[0].number_input("start x", key=keys("start_x"), format="%.4f", step=0.1, placeholder="click the plot")
+    y = columns[1].number_input("start y", key=keys("start_y"), format="%.4f", step=0.1, placeholder="click the plot")
+    if x is None or y is None:
+        return
+    if not (x0 <= x <= x1 and y0 <= y <= y1):
+        columns[2].warning(f"The start must lie in the domain x ∈ [{x0:g}, {x1:g}], y ∈ [{y0:g}, {y1:g}].")
+        return
+    state.start = (float(x), float(y))
+
+
+def _run_all(function_name: str, function_key: str, state: PageState):
+    """Run every enabled optimizer from the start; a bad setting disables only its optimizer."""
+    paths, rows, problems = [], [], []
+    if state.start is None:
+        return paths, rows, problems
+    for name in state.enabled:
+        hyperparameters = state.hyperparameters.get(name, {})
+        try:
+            core.get_optimizer(name, **hyperparameters)
+        except ValueError as error:
+            problems.append(f"{_title(name)} is not run: {error}")
+            continue
+        result = compute.optimizer_run(function_name, function_key, name, compute.params_key(hyperparameters),
+                                       int(state.steps.get(name, 300)), tuple(map(float, state.start)))
+        last = result["diverged_at"] - 1 if result["diverged_at"] >= 0 else len(result["points"]) - 1
+        last = max(last, 0)
+        paths.append(Path(name, _title(name), OPTIMIZER_COLORS.get(name, "#444444"), result["points"][: last + 1],
+                          result["losses"][: last + 1], result["gradient_norms"][: last + 1]))
+        outcome = OUTCOME_NAMES[result["outcome"]]
+        if result["diverged_at"] >= 0:
+            outcome = f"diverged at step {result['diverged_at']}"
+        rows.append({
+            "optimizer": _title(name),
+            "final x": float(result["final"][0]),
+            "final y": float(result["final"][1]),
+            "final f": result["final_loss"],
+            "outcome": outcome,
+            "steps to tolerance": None if result["steps_to_converge"] < 0 else result["steps_to_converge"],
+            "steps": int(state.steps.get(name, 300)),
+        })
+    return paths, rows, problems
+
+
+def _curves_and_table(function, paths: list[Path], rows: list[dict]) -> None:
+    data = curves_frame(paths, function.f_min)
+    loss_tab, table_tab, export_tab = st.tabs(["Loss curves", "Results", "Share & export"])
+    with loss_tab:
+        left, right = st.columns(2)
+        left.altair_chart(loss_chart(data, paths, function.f_min), width="stretch")
+        right.altair_chart(gradient_chart(data, paths), width="stretch")
+    with table_tab:
+        table = pd.DataFrame(rows)
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"final x": st.column_config.NumberColumn(format="%.6f"),
+                                    "final y": st.column_config.NumberColumn(format="%.6f"),
+                                    "final f": st.column_config.NumberColumn(format="%.6g")})
+        st.caption("“steps to tolerance”: the first step from which the run stayed within "
+                   f"{core.engine.default_tolerance(function):.3g} of the minimum it ends at.")
+    with export_tab:
+        st.markdown("The page's address holds the start, the optimizers and every changed setting: "
+                    "copy it from the browser's address bar to share this exact view.")
+        st.download_button("Download trajectories (CSV)", data=trajectories_csv(paths),
+                           file_name=f"{function.name}_trajectories.csv", mime="text/csv")
+
+
+def trajectories_csv(paths: list[Path]) -> str:
+    """Tidy CSV: optimizer, step, x, y, loss."""
+    frames = [pd.DataFrame({"optimizer": p.name, "step": np.arange(len(p.points)), "x": p.points[:, 0],
+                            "y": p.points[:, 1], "loss": p.losses}) for p in paths]
+    return pd.concat(frames, ignore_index=True).to_csv(index=False) if frames else "optimizer,step,x,y,loss\n"

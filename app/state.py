@@ -1,0 +1,239 @@
+"""A page's state as plain data, and its round trip through the URL query string.
+
+The query string holds only what differs from the preset:
+
+    ?preset=library+defaults&start=0.5,1&opt=sgd,adam&adam.lr=0.02&adam.betas=0.8,0.99
+    &adam.steps=200&f.A=20&f.domain=-20,20,-20,20
+
+Everything read from a URL is untrusted: each bad value is dropped with a warning naming it,
+and the page falls back to the preset's value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import core
+from core.optimizers import OPTIMIZER_CLASSES
+
+from .presets import PRESET_NAMES, default_preset_name, get_preset
+
+MAX_STEPS = 5000
+MAX_VALUE_LENGTH = 64
+MAX_WARNINGS = 8
+
+
+@dataclass
+class PageState:
+    preset: str
+    function_params: dict = field(default_factory=dict)
+    enabled: list[str] = field(default_factory=list)
+    hyperparameters: dict[str, dict] = field(default_factory=dict)
+    steps: dict[str, int] = field(default_factory=dict)
+    start: tuple[float, float] | None = None
+
+
+def preset_state(function_name: str, preset_name: str | None = None) -> PageState:
+    preset = get_preset(preset_name or default_preset_name(function_name), function_name)
+    return PageState(
+        preset=preset.name,
+        function_params=dict(preset.function_params),
+        enabled=list(preset.enabled),
+        hyperparameters={name: dict(h) for name, h in preset.hyperparameters.items()},
+        steps=dict(preset.steps),
+    )
+
+
+def full_hyperparameters(optimizer_name: str, overrides: dict) -> dict:
+    """All of an optimizer's hyperparameters: its class defaults updated with `overrides`."""
+    values = core.get_optimizer(optimizer_name).hyperparameters
+    values.update(overrides)
+    return values
+
+
+# ---------------------------------------------------------------------------------------
+# Encoding
+# ---------------------------------------------------------------------------------------
+def _format(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return ",".join(_format(v) for v in value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _format_domain(domain) -> str:
+    (x0, x1), (y0, y1) = domain
+    return _format([float(x0), float(x1), float(y0), float(y1)])
+
+
+def to_query(state: PageState, function_name: str, function_class) -> dict[str, str]:
+    """The query parameters that reproduce `state` (only what differs from its preset)."""
+    base = preset_state(function_name, state.preset)
+    reference_params = {**function_class().params, "domain": function_class.default_domain, **base.function_params}
+    query: dict[str, str] = {}
+    if state.preset != default_preset_name(function_name):
+        query["preset"] = state.preset
+    if state.start is not None:
+        query["start"] = _format([float(state.start[0]), float(state.start[1])])
+    if sorted(state.enabled) != sorted(base.enabled):
+        query["opt"] = ",".join(state.enabled) if state.enabled else "none"
+    for key, value in state.function_params.items():
+        if _normalized(reference_params.get(key)) != _normalized(value):
+            query[f"f.{key}"] = _format_domain(value) if key == "domain" else _format(value)
+    for name in core.OPTIMIZERS:
+        current = full_hyperparameters(name, state.hyperparameters.get(name, {}))
+        reference = full_hyperparameters(name, base.hyperparameters.get(name, {}))
+        for key, value in current.items():
+            if _normalized(value) != _normalized(reference[key]):
+                query[f"{name}.{key}"] = _format(value)
+        if state.steps.get(name) != base.steps.get(name):
+            query[f"{name}.steps"] = str(state.steps[name])
+    return query
+
+
+def _normalized(value):
+    """Lists and tuples (also nested, as in a domain) compare alike, numbers as floats."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_normalized(v) for v in value)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+# ---------------------------------------------------------------------------------------
+# Decoding (untrusted input)
+# ---------------------------------------------------------------------------------------
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
+def _parse_like(text: str, example):
+    """Parse `text` as the same type as `example` (a bool, a number or a pair of numbers)."""
+    if isinstance(example, bool):
+        if text.lower() in ("true", "1", "yes"):
+            return True
+        if text.lower() in ("false", "0", "no"):
+            return False
+        raise ValueError("expected true or false")
+    if isinstance(example, tuple):
+        parts = text.split(",")
+        if len(parts) != len(example):
+            raise ValueError(f"expected {len(example)} comma-separated numbers")
+        return tuple(_parse_float(p) for p in parts)
+    return _parse_float(text)
+
+
+def _parse_domain(text: str):
+    parts = [_parse_float(p) for p in text.split(",")]
+    if len(parts) != 4:
+        raise ValueError("expected xmin,xmax,ymin,ymax")
+    return ((parts[0], parts[1]), (parts[2], parts[3]))
+
+
+def _single(value) -> str:
+    """Streamlit gives the last of repeated keys; other callers may pass lists."""
+    if isinstance(value, (list, tuple)):
+        value = value[-1] if value else ""
+    return str(value)
+
+
+def from_query(query: dict, function_name: str, function_class) -> tuple[PageState, list[str]]:
+    """The state a URL asks for, and a warning for each part of it that was ignored."""
+    warnings: list[str] = []
+
+    def warn(key: str, problem: str) -> None:
+        warnings.append(f"Ignored URL parameter “{key[:40]}”: {problem}.")
+
+    raw = {}
+    for key, value in query.items():
+        text = _single(value)
+        if len(key) > MAX_VALUE_LENGTH or len(text) > MAX_VALUE_LENGTH:
+            warn(key, "too long")
+        else:
+            raw[str(key)] = text.strip()
+
+    preset = raw.pop("preset", None)
+    if preset is not None and preset not in PRESET_NAMES:
+        warn("preset", f"unknown preset (choose {' or '.join(PRESET_NAMES)})")
+        preset = None
+    state = preset_state(function_name, preset)
+
+    if "start" in raw:
+        text = raw.pop("start")
+        try:
+            x, y = (_parse_float(p) for p in text.split(","))
+            state.start = (x, y)
+        except ValueError:
+            warn("start", "expected two numbers x,y")
+
+    if "opt" in raw:
+        names = [n for n in raw.pop("opt").split(",") if n]
+        unknown = [n for n in names if n not in core.OPTIMIZERS and n != "none"]
+        if unknown:
+            warn("opt", f"unknown optimizer(s) {', '.join(n[:20] for n in unknown)}")
+        state.enabled = [n for n in core.OPTIMIZERS if n in names]
+
+    function_fields = {f.name: f for f in dataclasses.fields(function_class)}
+    for key in [k for k in raw if k.startswith("f.")]:
+        name, text = key[2:], raw.pop(key)
+        if name not in function_fields:
+            warn(key, "unknown function parameter")
+            continue
+        try:
+            if name == "domain":
+                state.function_params[name] = _parse_domain(text)
+            elif function_fields[name].type in ("str", str):
+                state.function_params[name] = text
+            else:
+                state.function_params[name] = _parse_float(text)
+        except ValueError as error:
+            warn(key, str(error))
+    try:
+        function_class(**state.function_params)
+    except (TypeError, ValueError) as error:
+        warn("f.*", str(error))
+        state.function_params = preset_state(function_name, state.preset).function_params
+
+    for key in list(raw):
+        name, _, parameter = key.partition(".")
+        text = raw.pop(key)
+        if name not in OPTIMIZER_CLASSES or not parameter:
+            warn(key, "unknown parameter")
+            continue
+        if parameter == "steps":
+            try:
+                steps = int(_parse_float(text))
+            except ValueError:
+                warn(key, "expected a whole number of steps")
+                continue
+            if not 1 <= steps <= MAX_STEPS:
+                warn(key, f"steps must be between 1 and {MAX_STEPS}; capped")
+                steps = min(max(steps, 1), MAX_STEPS)
+            state.steps[name] = steps
+            continue
+        defaults = full_hyperparameters(name, {})
+        if parameter not in defaults:
+            warn(key, f"{name} has no hyperparameter {parameter[:30]!r}")
+            continue
+        try:
+            value = _parse_like(text, defaults[parameter])
+        except ValueError as error:
+            warn(key, str(error))
+            continue
+        candidate = {**state.hyperparameters.get(name, {}), parameter: value}
+        try:
+            core.get_optimizer(name, **candidate)
+        except ValueError as error:
+            warn(key, str(error))
+            continue
+        state.hyperparameters[name] = candidate
+
+    if len(warnings) > MAX_WARNINGS:
+        warnings = warnings[:MAX_WARNINGS] + [f"… and {len(warnings) - MAX_WARNINGS} more ignored URL parameters."]
+    return state, warnings

@@ -1,0 +1,20 @@
+"""Optimizers, test functions and a vectorized run engine for 2-D optimization paths.
+
+    >>> import core
+    >>> f = core.get_function("two_gaussians")
+    >>> adam = core.get_optimizer("adam", lr=0.01, betas=(0.7, 0.999), eps=1e-6, bias_correction=False)
+    >>> result = core.run(f, adam, starts=[0.5, 1.0], steps=100)
+    >>> result.points.shape
+    (101, 1, 2)
+
+core never imports streamlit.
+"""
+
+from .engine import DIVERGED, GLOBAL, LOCAL, NOT_CONVERGED, OUTCOME_NAMES, RunResult, run
+from .functions import FUNCTIONS, Minimum, TestFunction, get_function
+from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
+
+__all__ = [
+    "DIVERGED", "FUNCTIONS", "GLOBAL", "LOCAL", "Minimum", "NOT_CONVERGED", "OPTIMIZERS",
+    "OUTCOME_NAMES", "Optimizer", "RunResult", "TestFunction", "get_function", "get_optimizer", "run",
+]

@@ -1,0 +1,101 @@
+"""Helpers for the real-browser tests: a Streamlit server on a free localhost port and
+Debian's Chromium driven by Playwright (never `playwright install`)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(script: str = "dashboard.py", timeout: float = 60.0):
+    """Start `streamlit run script` on a free port; yield its base URL; stop it."""
+    port = free_port()
+    log = open(ARTIFACTS / f"server-{port}.log", "w") if ARTIFACTS.exists() else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not start (exit code {process.poll()})")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def wait_for_app(page, timeout: float = 30_000) -> None:
+    """Wait until Streamlit has finished running the script."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    page.wait_for_function(
+        """() => { const s = document.querySelector('[data-testid="stStatusWidget"]');
+                   return !s || !s.innerText.includes('Running'); }""",
+        timeout=timeout,
+    )
+    page.wait_for_timeout(300)
+
+
+def plot_frame(page):
+    """The streamlit-plotly-events iframe."""
+    page.wait_for_selector('iframe[title="streamlit_plotly_events.plotly_events"]', timeout=30_000)
+    return page.frame_locator('iframe[title="streamlit_plotly_events.plotly_events"]')
+
+
+def data_to_page(frame, x: float, y: float) -> tuple[float, float]:
+    """Page coordinates of the data point (x, y) on the contour's axes."""
+    box = frame.locator(".nsewdrag").first.bounding_box()
+    axes = frame.locator(".main-svg").first.evaluate(
+        """svg => { const gd = svg.closest('.js-plotly-plot');
+                    return {x: gd._fullLayout.xaxis.range, y: gd._fullLayout.yaxis.range}; }"""
+    )
+    (x0, x1), (y0, y1) = axes["x"], axes["y"]
+    px = box["x"] + (x - x0) / (x1 - x0) * box["width"]
+    py = box["y"] + (1 - (y - y0) / (y1 - y0)) * box["height"]
+    return px, py
+
+
+def click_data_point(page, frame, x: float, y: float) -> None:
+    px, py = data_to_page(frame, x, y)
+    page.mouse.move(px, py)
+    page.wait_for_timeout(120)
+    page.mouse.click(px, py)
