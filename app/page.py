@@ -241,11 +241,12 @@ def _start_inputs(keys: PageKeys, state: PageState, function) -> None:
     x = columns[0].number_input("start x", key=keys("start_x"), format="%.4f", step=0.1, placeholder="click the plot")
     y = columns[1].number_input("start y", key=keys("start_y"), format="%.4f", step=0.1, placeholder="click the plot")
     if x is None or y is None:
-        return
-    if not (x0 <= x <= x1 and y0 <= y <= y1):
+        state.start = None
+    elif not (x0 <= x <= x1 and y0 <= y <= y1):
         columns[2].warning(f"The start must lie in the domain x ∈ [{x0:g}, {x1:g}], y ∈ [{y0:g}, {y1:g}].")
-        return
-    state.start = (float(x), float(y))
+        state.start = None
+    else:
+        state.start = (float(x), float(y))
 
 
 def _run_all(function_name: str, function_key: str, state: PageState):

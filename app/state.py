@@ -107,6 +107,8 @@ def _normalized(value):
 # Decoding (untrusted input)
 # ---------------------------------------------------------------------------------------
 def _parse_float(text: str) -> float:
+    if not text.isascii():
+        raise ValueError("not a plain number")
     value = float(text)
     if not math.isfinite(value):
         raise ValueError("not a finite number")

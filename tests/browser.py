@@ -99,3 +99,25 @@ def click_data_point(page, frame, x: float, y: float) -> None:
     page.mouse.move(px, py)
     page.wait_for_timeout(120)
     page.mouse.click(px, py)
+
+
+def plotly_frame(page):
+    """The Playwright Frame of the component's iframe (to evaluate script in it)."""
+    plot_frame(page).locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    for frame in page.frames:
+        if "plotly_events" in frame.url or "component" in frame.url:
+            if frame.locator(".js-plotly-plot").count():
+                return frame
+    raise AssertionError("no plotly frame found")
+
+
+def traces(frame) -> list[dict]:
+    """Name, x and y of every trace of the figure as plotly.js holds it."""
+    return frame.evaluate(
+        """() => document.querySelector('.js-plotly-plot').data
+                 .map(t => ({name: t.name || '', type: t.type, x: Array.from(t.x || []), y: Array.from(t.y || [])}))"""
+    )
+
+
+def path_traces(frame) -> dict[str, dict]:
+    return {t["name"]: t for t in traces(frame) if t["type"] == "scatter" and len(t["x"]) > 1}

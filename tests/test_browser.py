@@ -1,0 +1,156 @@
+"""Real-browser tests: `streamlit run dashboard.py` on a free localhost port, driven by
+Playwright in Debian's Chromium. Screenshots go to tests/artifacts/ (look at them)."""
+
+import math
+import time
+
+import pytest
+
+import core
+from app.navigation import page_files
+from app.presets import ARTICLE_OPTIMIZERS
+from tests.browser import (ARTIFACTS, click_data_point, launch_chromium, path_traces, plotly_frame,
+                           streamlit_server, wait_for_app)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.browser
+
+ARTICLE_TITLES = [core.get_optimizer(n).title for n in ARTICLE_OPTIMIZERS]
+
+
+@pytest.fixture(scope="module")
+def server():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def url_path(function_name: str) -> str:
+    return page_files()[function_name].stem.split("_", 1)[1]
+
+
+def open_page(page, server, function_name, query: str = ""):
+    page.goto(f"{server}/{url_path(function_name)}{query}")
+    wait_for_app(page)
+    return plotly_frame(page)
+
+
+def wait_for_paths(frame, titles, start=None, timeout=20.0) -> dict:
+    """Wait until every title has a path (starting at `start`, if given)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        paths = path_traces(frame)
+        ready = all(t in paths for t in titles)
+        if ready and start is not None:
+            ready = all(math.isclose(paths[t]["x"][0], start[0], abs_tol=1e-6)
+                        and math.isclose(paths[t]["y"][0], start[1], abs_tol=1e-6) for t in titles)
+        if ready:
+            return paths
+        if time.monotonic() > deadline:
+            raise AssertionError(f"paths not drawn: have {sorted(paths)}")
+        time.sleep(0.2)
+
+
+def start_inputs(page) -> tuple[float, float]:
+    values = [page.get_by_label(label).input_value() for label in ("start x", "start y")]
+    return float(values[0]), float(values[1])
+
+
+def click_fraction(page, frame, function_name, fx, fy):
+    (x0, x1), (y0, y1) = core.get_function(function_name).domain
+    target = (x0 + fx * (x1 - x0), y0 + fy * (y1 - y0))
+    click_data_point(page, frame, *target)
+    return target
+
+
+@pytest.mark.parametrize("function_name", [n for n in sorted(page_files()) if n != "custom"])
+def test_click_on_the_contour_starts_every_enabled_optimizer_there(page, server, function_name):
+    frame = open_page(page, server, function_name)
+    target = click_fraction(page, frame, function_name, 0.3, 0.7)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('input')].some(i => i.getAttribute('aria-label') === 'start x' && i.value)""",
+        timeout=20_000)
+    wait_for_app(page)
+    start = start_inputs(page)
+    (x0, x1), (y0, y1) = core.get_function(function_name).domain
+    cell = 2 * max(x1 - x0, y1 - y0) / 149  # the click snaps to the contour grid
+    assert abs(start[0] - target[0]) <= cell and abs(start[1] - target[1]) <= cell
+    paths = wait_for_paths(frame, ARTICLE_TITLES)
+    for title in ARTICLE_TITLES:  # the inputs show 4 decimals
+        assert abs(paths[title]["x"][0] - start[0]) < 1e-4 and abs(paths[title]["y"][0] - start[1]) < 1e-4
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    charts.first.wait_for(timeout=20_000)
+    page.wait_for_timeout(500)
+    box = charts.first.bounding_box()
+    assert box and box["width"] > 200 and box["height"] > 150
+    assert charts.first.locator("canvas, svg").count() > 0
+    page.screenshot(path=str(ARTIFACTS / f"page-{function_name}.png"), full_page=True)
+
+
+def test_changing_a_learning_rate_redraws_the_path(page, server):
+    frame = open_page(page, server, "two_gaussians", "?start=0.5,1")
+    before = wait_for_paths(frame, ARTICLE_TITLES, start=(0.5, 1.0))
+    page.get_by_text("SGD settings").click()
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+    wait_for_app(page)
+    deadline = time.monotonic() + 20
+    while path_traces(frame)["SGD"]["x"] == before["SGD"]["x"]:
+        assert time.monotonic() < deadline, "the SGD path did not change"
+        time.sleep(0.2)
+    after = path_traces(frame)
+    assert after["Adam"]["x"] == before["Adam"]["x"], "only SGD's path should change"
+    assert "sgd.lr=" in page.url
+    page.screenshot(path=str(ARTIFACTS / "lr-changed.png"), full_page=True)
+
+
+def test_a_shared_url_reopens_the_same_view(page, server, browser):
+    frame = open_page(page, server, "rosenbrock")
+    click_fraction(page, frame, "rosenbrock", 0.2, 0.8)
+    page.wait_for_function("() => location.search.includes('start=')", timeout=20_000)
+    wait_for_app(page)
+    page.get_by_text("Adam settings").click()
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('adam.lr=')", timeout=20_000)
+    wait_for_app(page)
+    time.sleep(0.5)
+    original = path_traces(frame)
+    shared_url = page.url
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    other.goto(shared_url)
+    wait_for_app(other)
+    reopened_frame = plotly_frame(other)
+    reopened = wait_for_paths(reopened_frame, list(original))
+    assert reopened.keys() == original.keys()
+    for title in original:
+        assert reopened[title]["x"] == original[title]["x"] and reopened[title]["y"] == original[title]["y"]
+    other.screenshot(path=str(ARTIFACTS / "shared-url.png"), full_page=True)
+    other.context.close()
+
+
+def test_a_hostile_url_shows_a_warning_and_no_traceback(page, server):
+    open_page(page, server, "two_gaussians", "?start=nan,1&adam.lr=-5&sgd.steps=999999999&opt=%3Cscript%3E")
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    assert "Ignored URL parameter" in text
+    assert "Traceback" not in text and page.locator('[data-testid="stException"]').count() == 0

@@ -1,0 +1,145 @@
+"""AppTest (streamlit.testing.v1): every page renders; injected starts, presets and URLs."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import core
+from app.navigation import ROOT, page_files
+from app.presets import ARTICLE_SETTINGS
+
+TIMEOUT = 60
+
+
+def page_app(function_name: str) -> AppTest:
+    return AppTest.from_file(str(page_files()[function_name]), default_timeout=TIMEOUT)
+
+
+def with_start(function_name: str, x: float, y: float, query: dict | None = None) -> AppTest:
+    at = page_app(function_name)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.session_state[f"{function_name}.start_x"] = x
+    at.session_state[f"{function_name}.start_y"] = y
+    return at.run()
+
+
+def results(at: AppTest):
+    return at.dataframe[0].value
+
+
+def test_every_function_has_a_small_page_file():
+    files = page_files()
+    builtin = [name for name in core.FUNCTIONS if name != "custom"]
+    assert set(builtin) <= set(files), f"missing pages: {set(builtin) - set(files)}"
+    for name, path in files.items():
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+        assert len(lines) <= 4, f"{path.name} should only call the shared builder"
+
+
+def test_home_page_renders_with_a_link_per_function():
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "click anywhere" in at.markdown[0].value.lower()
+
+
+@pytest.mark.parametrize("function_name", sorted(page_files()))
+def test_page_renders_without_exception(function_name):
+    at = page_app(function_name).run()
+    assert not at.exception
+    assert at.title[0].value == core.get_function(function_name).title if function_name != "custom" else True
+    assert not at.warning, [w.value for w in at.warning]
+
+
+@pytest.mark.parametrize("function_name", [n for n in sorted(page_files()) if n != "custom"])
+def test_page_with_a_start_shows_every_enabled_optimizer(function_name):
+    f = core.get_function(function_name)
+    (x0, x1), (y0, y1) = f.domain
+    at = with_start(function_name, x0 + 0.3 * (x1 - x0), y0 + 0.7 * (y1 - y0))
+    assert not at.exception
+    assert len(results(at)) == 4
+
+
+def test_results_table_matches_core_run():
+    at = with_start("two_gaussians", 0.5, 1.0)
+    table = results(at).set_index("optimizer")
+    f = core.get_function("two_gaussians")
+    for name, (hyperparameters, steps) in ARTICLE_SETTINGS.items():
+        expected = core.run(f, core.get_optimizer(name, **hyperparameters), [0.5, 1.0], steps)
+        row = table.loc[core.get_optimizer(name).title]
+        assert row["final x"] == expected.final[0, 0]
+        assert row["final y"] == expected.final[0, 1]
+        assert row["final f"] == expected.final_loss[0]
+        assert row["outcome"] == core.OUTCOME_NAMES[expected.outcome[0]]
+        assert row["steps"] == steps
+    # The article's claim 1 from this start: SGD and momentum right, RMSProp and Adam left.
+    assert list(table["outcome"]) == ["other minimum", "other minimum", "global minimum", "global minimum"]
+
+
+def test_preset_switch_changes_the_settings_and_the_url():
+    at = with_start("two_gaussians", 0.5, 1.0)
+    assert at.session_state["two_gaussians.w.adam.lr"] == 0.01
+    at.selectbox(key="two_gaussians.w.preset").set_value("library defaults").run()
+    assert not at.exception
+    assert at.query_params["preset"] == "library defaults"
+    adam = core.get_optimizer("adam")
+    assert at.session_state["two_gaussians.w.adam.bias_correction"] is adam.bias_correction
+    assert at.session_state["two_gaussians.w.adam.steps"] == 300
+
+
+def test_query_parameters_round_trip_through_a_page():
+    query = {"start": "-1.5,0.25", "opt": "sgd,adam,lion", "adam.lr": "0.05", "adam.steps": "150",
+             "f.a": "2.5"}
+    at = page_app("two_gaussians")
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    assert not at.warning, [w.value for w in at.warning]
+    table = results(at)
+    assert list(table["optimizer"]) == ["SGD", "Adam", "Lion"]
+    assert table.set_index("optimizer").loc["Adam", "steps"] == 150
+    written = dict(at.query_params)
+    assert written == query
+
+
+def test_changing_a_learning_rate_changes_the_path():
+    at = with_start("two_gaussians", 0.5, 1.0)
+    before = results(at).set_index("optimizer").loc["SGD", "final x"]
+    at.select_slider(key="two_gaussians.w.sgd.lr").set_value(0.001).run()
+    after = results(at).set_index("optimizer").loc["SGD", "final x"]
+    assert not at.exception
+    assert before != after
+    assert at.query_params["sgd.lr"] == "0.001"
+
+
+HOSTILE_QUERIES = [
+    {"start": "nan,1"}, {"start": "inf,inf"}, {"start": "1e308,1e308"}, {"start": "abc"},
+    {"adam.lr": "-1"}, {"adam.lr": "nan"}, {"adam.lr": "1e309"}, {"adam.betas": "2,0.5"},
+    {"sgd.steps": "-5"}, {"sgd.steps": "1000000000"}, {"opt": "sgd,<script>alert(1)</script>"},
+    {"preset": "x" * 10_000}, {"f.domain": "1,0,0,1"}, {"f.c": "0"}, {"f.zzz": "1"},
+    {"momentum.momentum": "1.5"}, {"adam.bias_correction": "maybe"}, {"__import__('os')": "1"},
+    {"start": "０.５,１"}, {"rmsprop.eps": "-1e-8"},
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES, ids=lambda q: next(iter(q.items()))[0] + "=" + next(iter(q.values()))[:20])
+def test_hostile_url_parameters_are_ignored_with_a_warning(query):
+    at = page_app("two_gaussians")
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    assert at.warning, "expected a visible warning"
+    assert any("Ignored URL parameter" in w.value or "capped" in w.value or "domain" in w.value for w in at.warning)
+
+
+def test_diverging_optimizer_is_reported_and_charts_get_finite_values():
+    at = with_start("rosenbrock", -1.0, 2.0, query={"sgd.lr": "10", "preset": "library defaults"})
+    assert not at.exception
+    row = results(at).set_index("optimizer").loc["SGD"]
+    assert row["outcome"].startswith("diverged at step ")
+    assert math.isfinite(row["final x"]) and math.isfinite(row["final f"])
