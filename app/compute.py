@@ -35,11 +35,11 @@ def contour_grid(function_name: str, key: str, resolution: int = GRID_RESOLUTION
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def optimizer_run(function_name: str, key: str, optimizer_name: str, hyper_key: str,
-                  steps: int, start: tuple[float, float]) -> dict:
+                  steps: int, start: tuple[float, float], noise: float = 0.0, seed: int = 0) -> dict:
     """One optimizer's recorded path from one start, as plain arrays."""
     function = make_function(function_name, key)
     optimizer = core.get_optimizer(optimizer_name, **json.loads(hyper_key))
-    result = core.run(function, optimizer, np.array(start), steps)
+    result = core.run(function, optimizer, np.array(start), steps, noise=noise, seed=seed)
     return {
         "points": result.points[:, 0],
         "losses": result.losses[:, 0],

@@ -234,7 +234,7 @@ def _line_chart(data: pd.DataFrame, paths: list[Path], field: str, title: str, l
             tooltip=["optimizer:N", "step:Q", alt.Tooltip("loss:Q", format=".6g"), alt.Tooltip("grad_norm:Q", format=".3g")],
         )
         .add_params(highlight)
-        .properties(height=280)
+        .properties(height=250)
     )
 
 

@@ -25,9 +25,10 @@ from core.functions import FUNCTION_CLASSES
 from core.optimizers import OPTIMIZER_CLASSES
 
 from . import compute
+from .analysis_view import basins_view, sweep_view
 from .figures import FIGURE_HEIGHT, OPTIMIZER_COLORS, Path, curves_frame, gradient_chart, landscape_figure, loss_chart
 from .presets import PRESET_NAMES
-from .state import MAX_STEPS, PageState, from_query, preset_state, to_query
+from .state import MAX_NOISE, MAX_STEPS, PageState, from_query, preset_state, to_query
 
 LR_MANTISSAS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
 LR_OPTIONS = tuple(float(f"{m * 10.0 ** e:.3g}") for e in range(-6, 2) for m in LR_MANTISSAS)
@@ -189,6 +190,14 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
                     and "domain" not in state.function_params:
                 params.pop("domain")
             state.function_params = params
+        with st.expander("Gradient noise"):
+            st.caption("Gaussian noise added to every gradient, to show the “stochastic” in SGD. Seeded: "
+                       "the same seed gives the same paths.")
+            _init_widget(keys("w", "noise"), float(state.noise))
+            _init_widget(keys("w", "seed"), int(state.seed))
+            state.noise = float(st.number_input("noise σ", min_value=0.0, max_value=MAX_NOISE, key=keys("w", "noise"),
+                                                format="%g", step=0.1))
+            state.seed = int(st.number_input("seed", min_value=0, max_value=2**32 - 1, key=keys("w", "seed"), step=1))
 
 
 # ---------------------------------------------------------------------------------------
@@ -211,23 +220,27 @@ def function_page(function_name: str) -> None:
         function = function_class(**state.function_params)
     function_key = compute.params_key(function.params | {"domain": function.domain})
 
-    st.title(function.title)
-    st.latex(function.formula)
+    title, formula = st.columns([2, 3], vertical_alignment="center")
+    title.title(function.title)
+    formula.latex(function.formula)
     _apply_click(keys, state, function)
-    _start_inputs(keys, state, function)
-
-    paths, rows, problems = _run_all(function_name, function_key, state)
-    for problem in problems:
-        st.warning(problem, icon="⚠️")
-
-    grid = compute.contour_grid(function_name, function_key)
-    figure = landscape_figure(function, grid, paths, state.start)
-    if state.start is None:
-        st.info("Click anywhere on the contour to start every enabled optimizer from that point.", icon="👆")
-    plotly_events(figure, click_event=True, override_height=FIGURE_HEIGHT + 10, key=keys("plot"))
-
-    if paths:
-        _curves_and_table(function, paths, rows)
+    landscape, curves = st.columns([3, 2])
+    with landscape:
+        _start_inputs(keys, state, function)
+        runs, problems = _checked_runs(state)
+        paths, rows = _run_all(function_name, function_key, state, runs)
+        for problem in problems:
+            st.warning(problem, icon="⚠️")
+        grid = compute.contour_grid(function_name, function_key)
+        figure = landscape_figure(function, grid, paths, state.start)
+        plotly_events(figure, click_event=True, override_height=FIGURE_HEIGHT + 10, key=keys("plot"))
+    with curves:
+        if paths:
+            _curves(function, paths)
+        else:
+            st.info("**Click anywhere on the contour** to start every enabled optimizer from that point: "
+                    "its path appears on the landscape and its loss, step by step, here.", icon="👆")
+    _tabs(keys, function, function_key, state, runs, paths, rows)
     st.query_params.from_dict(to_query(state, function_name, function_class))
 
 
@@ -249,20 +262,14 @@ def _start_inputs(keys: PageKeys, state: PageState, function) -> None:
         state.start = (float(x), float(y))
 
 
-def _run_all(function_name: str, function_key: str, state: PageState):
-    """Run every enabled optimizer from the start; a bad setting disables only its optimizer."""
-    paths, rows, problems = [], [], []
+def _run_all(function_name: str, function_key: str, state: PageState, runs: list[tuple[str, dict, int]]):
+    """Run every valid enabled optimizer from the start (cached)."""
+    paths, rows = [], []
     if state.start is None:
-        return paths, rows, problems
-    for name in state.enabled:
-        hyperparameters = state.hyperparameters.get(name, {})
-        try:
-            core.get_optimizer(name, **hyperparameters)
-        except ValueError as error:
-            problems.append(f"{_title(name)} is not run: {error}")
-            continue
+        return paths, rows
+    for name, hyperparameters, steps in runs:
         result = compute.optimizer_run(function_name, function_key, name, compute.params_key(hyperparameters),
-                                       int(state.steps.get(name, 300)), tuple(map(float, state.start)))
+                                       steps, tuple(map(float, state.start)), state.noise, state.seed)
         last = result["diverged_at"] - 1 if result["diverged_at"] >= 0 else len(result["points"]) - 1
         last = max(last, 0)
         paths.append(Path(name, _title(name), OPTIMIZER_COLORS.get(name, "#444444"), result["points"][: last + 1],
@@ -277,18 +284,44 @@ def _run_all(function_name: str, function_key: str, state: PageState):
             "final f": result["final_loss"],
             "outcome": outcome,
             "steps to tolerance": None if result["steps_to_converge"] < 0 else result["steps_to_converge"],
-            "steps": int(state.steps.get(name, 300)),
+            "steps": steps,
         })
-    return paths, rows, problems
+    return paths, rows
 
 
-def _curves_and_table(function, paths: list[Path], rows: list[dict]) -> None:
+def _curves(function, paths: list[Path]) -> None:
     data = curves_frame(paths, function.f_min)
-    loss_tab, table_tab, export_tab = st.tabs(["Loss curves", "Results", "Share & export"])
-    with loss_tab:
-        left, right = st.columns(2)
-        left.altair_chart(loss_chart(data, paths, function.f_min), width="stretch")
-        right.altair_chart(gradient_chart(data, paths), width="stretch")
+    st.altair_chart(loss_chart(data, paths, function.f_min), width="stretch")
+    st.altair_chart(gradient_chart(data, paths), width="stretch")
+
+
+def _checked_runs(state: PageState) -> tuple[list[tuple[str, dict, int]], list[str]]:
+    """(name, hyperparameters, steps) of every enabled optimizer whose settings are valid, and a
+    message for each one that is not (a bad setting disables only its optimizer)."""
+    runs, problems = [], []
+    for name in state.enabled:
+        hyperparameters = state.hyperparameters.get(name, {})
+        try:
+            core.get_optimizer(name, **hyperparameters)
+        except ValueError as error:
+            problems.append(f"{_title(name)} is not run: {error}")
+            continue
+        runs.append((name, hyperparameters, int(state.steps.get(name, 300))))
+    return runs, problems
+
+
+def _tabs(keys: PageKeys, function, function_key: str, state: PageState, runs: list, paths: list[Path],
+          rows: list[dict]) -> None:
+    table_tab, basins_tab, sweep_tab, export_tab = st.tabs(
+        ["Results", "Basins & success rates", "Learning-rate sensitivity", "Share & export"])
+    with basins_tab:
+        basins_view(keys, function, function_key, runs, state.start, state.noise, state.seed)
+    with sweep_tab:
+        sweep_view(keys, function, function_key, runs, state.noise, state.seed)
+    if not paths:
+        for tab in (table_tab, export_tab):
+            tab.caption("Click a start on the contour first.")
+        return
     with table_tab:
         table = pd.DataFrame(rows)
         st.dataframe(table, hide_index=True, width="stretch",

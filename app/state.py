@@ -23,6 +23,7 @@ from .presets import PRESET_NAMES, default_preset_name, get_preset
 MAX_STEPS = 5000
 MAX_VALUE_LENGTH = 64
 MAX_WARNINGS = 8
+MAX_NOISE = 1e3
 
 
 @dataclass
@@ -33,6 +34,8 @@ class PageState:
     hyperparameters: dict[str, dict] = field(default_factory=dict)
     steps: dict[str, int] = field(default_factory=dict)
     start: tuple[float, float] | None = None
+    noise: float = 0.0  # standard deviation of Gaussian noise added to every gradient
+    seed: int = 0
 
 
 def preset_state(function_name: str, preset_name: str | None = None) -> PageState:
@@ -80,6 +83,10 @@ def to_query(state: PageState, function_name: str, function_class) -> dict[str, 
         query["preset"] = state.preset
     if state.start is not None:
         query["start"] = _format([float(state.start[0]), float(state.start[1])])
+    if state.noise:
+        query["noise"] = _format(float(state.noise))
+    if state.seed:
+        query["seed"] = str(state.seed)
     if sorted(state.enabled) != sorted(base.enabled):
         query["opt"] = ",".join(state.enabled) if state.enabled else "none"
     for key, value in state.function_params.items():
@@ -173,6 +180,21 @@ def from_query(query: dict, function_name: str, function_class) -> tuple[PageSta
             state.start = (x, y)
         except ValueError:
             warn("start", "expected two numbers x,y")
+
+    if "noise" in raw:
+        try:
+            noise = _parse_float(raw.pop("noise"))
+            if not 0 <= noise <= MAX_NOISE:
+                raise ValueError(f"noise must be between 0 and {MAX_NOISE}")
+            state.noise = noise
+        except ValueError as error:
+            warn("noise", str(error))
+    if "seed" in raw:
+        text = raw.pop("seed")
+        if text.isascii() and text.isdigit() and int(text) < 2**32:
+            state.seed = int(text)
+        else:
+            warn("seed", f"expected a whole number from 0 to {2**32 - 1}")
 
     if "opt" in raw:
         names = [n for n in raw.pop("opt").split(",") if n]

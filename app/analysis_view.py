@@ -1,0 +1,219 @@
+"""The "basins" and "learning rate" tabs of a function page: many starts, not one path."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image
+from plotly.subplots import make_subplots
+
+import core
+from core import analysis
+from core.optimizers import OPTIMIZER_CLASSES
+
+from . import compute
+from .figures import OPTIMIZER_COLORS
+
+RESOLUTIONS = (51, 101, 201, 401)
+SWEEP_POINTS = 25
+SWEEP_STARTS = 2500
+POINT_STEPS_PER_SECOND = 3e7  # a conservative speed of run(record=False), for the estimate
+AUTO_SECONDS = 2.0  # computations estimated shorter than this start by themselves
+
+# Category colours: listed minima first (globals in greens, locals in warm colours), then
+# unlisted minimum, not converged, diverged.
+GLOBAL_COLOURS = ["#1a9850", "#66bd63", "#006837", "#a6d96a"]
+LOCAL_COLOURS = ["#f46d43", "#fdae61", "#d73027", "#fee08b", "#9e0142", "#e08214", "#8073ac", "#35978f"]
+OTHER_COLOURS = ["#fdd0a2", "#bdbdbd", "#252525"]
+
+
+def category_colours(function) -> list[str]:
+    colours, g, l = [], 0, 0
+    for minimum in function.minima:
+        if minimum.is_global:
+            colours.append(GLOBAL_COLOURS[g % len(GLOBAL_COLOURS)]); g += 1
+        else:
+            colours.append(LOCAL_COLOURS[l % len(LOCAL_COLOURS)]); l += 1
+    return colours + OTHER_COLOURS
+
+
+def _hex_to_rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i: i + 2], 16) for i in (1, 3, 5))
+
+
+# ---------------------------------------------------------------------------------------
+# Cached computations on plain values
+# ---------------------------------------------------------------------------------------
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_basin(function_name: str, function_key: str, optimizer_name: str, hyper_key: str, steps: int,
+                 resolution: int, noise: float, seed: int) -> dict:
+    function = compute.make_function(function_name, function_key)
+    optimizer = core.get_optimizer(optimizer_name, **json.loads(hyper_key))
+    basins = analysis.basin_map(function, optimizer, steps, resolution, noise=noise, seed=seed)
+    return {"category": basins.category.astype(np.int8), "summary": basins.summary(), "png": _map_png(basins, function)}
+
+
+def _map_png(basins: analysis.BasinMap, function) -> str:
+    palette = np.array([_hex_to_rgb(c) for c in category_colours(function)], dtype=np.uint8)
+    pixels = palette[basins.category[::-1]]  # image rows run top (y max) to bottom
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_sweep(function_name: str, function_key: str, optimizer_name: str, hyper_key: str, steps: int,
+                 low: float, high: float, count: int, starts: int, noise: float, seed: int) -> pd.DataFrame:
+    function = compute.make_function(function_name, function_key)
+    optimizer = core.get_optimizer(optimizer_name, **json.loads(hyper_key))
+    lrs = np.geomspace(low, high, count)
+    sweep = analysis.lr_sweep(function, optimizer, steps, lrs, analysis.sweep_starts(function, starts, seed=seed),
+                              noise=noise, seed=seed)
+    return pd.DataFrame(sweep)
+
+
+# ---------------------------------------------------------------------------------------
+# Views
+# ---------------------------------------------------------------------------------------
+def _estimate_seconds(starts: int, total_steps: int) -> float:
+    return starts * total_steps / POINT_STEPS_PER_SECOND
+
+
+def _go_ahead(label: str, seconds: float, key: str, signature: str) -> bool:
+    """Computed only once asked for (a switch, so that changing a setting does not start a
+    long computation unasked); then it follows the settings by itself while quick, and asks
+    again, saying how long it will take, when not. Results are cached per settings."""
+    if not st.toggle(label, key=f"{key}.on"):
+        return False
+    if seconds <= AUTO_SECONDS or st.session_state.get(key) == signature:
+        return True
+    st.info(f"This takes about {seconds:.0f} s on this server; a smaller size is quicker.", icon="⏱️")
+    if st.button(f"Compute (about {seconds:.0f} s)", key=f"{key}.button"):
+        st.session_state[key] = signature
+        return True
+    return False
+
+
+def basins_view(keys, function, function_key: str, runs: list[tuple[str, dict, int]], start, noise: float,
+                seed: int) -> None:
+    """Maps of where each optimizer ends from every start of a grid, and the success table."""
+    st.markdown("Every start of a grid, coloured by where the optimizer ends. Same settings as the paths above.")
+    resolution = st.select_slider("grid", options=RESOLUTIONS, value=101, key=keys("basin_resolution"),
+                                  format_func=lambda r: f"{r}×{r}")
+    signature = json.dumps([function_key, runs, resolution, noise, seed])
+    seconds = _estimate_seconds(resolution**2, sum(steps for _, _, steps in runs))
+    if not runs or not _go_ahead("Show the basins", seconds, keys("basins_go"), signature):
+        return
+    progress = st.progress(0.0, text="Computing basins…")
+    results = {}
+    started = time.perf_counter()
+    for i, (name, hyperparameters, steps) in enumerate(runs):
+        progress.progress(i / len(runs), text=f"Computing basins… {OPTIMIZER_CLASSES[name].title}")
+        results[name] = cached_basin(function.name, function_key, name, compute.params_key(hyperparameters), steps,
+                                     resolution, noise, seed)
+    progress.empty()
+    st.plotly_chart(basin_figure(function, results, start), width="stretch", config={"displayModeBar": False})
+    st.markdown(_legend(function), unsafe_allow_html=True)
+    st.dataframe(success_frame(results), hide_index=True, width="stretch",
+                 column_config={c: st.column_config.ProgressColumn(c, format="percent", min_value=0, max_value=1)
+                                for c in ("global minimum", "other minimum", "not converged", "diverged")})
+    st.caption(f"{resolution**2:,} starts per optimizer, {time.perf_counter() - started:.2f} s. "
+               "Sorted by the share of starts that reach a global minimum.")
+
+
+def success_frame(results: dict[str, dict]) -> pd.DataFrame:
+    rows = [{"optimizer": OPTIMIZER_CLASSES[name].title, **result["summary"]} for name, result in results.items()]
+    frame = pd.DataFrame(rows)
+    return frame.sort_values("global minimum", ascending=False, kind="stable") if len(frame) else frame
+
+
+def basin_figure(function, results: dict[str, dict], start) -> go.Figure:
+    (x0, x1), (y0, y1) = function.domain
+    names = list(results)
+    columns = min(4, len(names))
+    rows = -(-len(names) // columns)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[OPTIMIZER_CLASSES[n].title for n in names],
+                        horizontal_spacing=0.03, vertical_spacing=0.08)
+    for i, name in enumerate(names):
+        category = results[name]["category"]
+        height, width = category.shape
+        row, column = i // columns + 1, i % columns + 1
+        fig.add_trace(go.Image(source=results[name]["png"], x0=x0, dx=(x1 - x0) / (width - 1),
+                               y0=y1, dy=-(y1 - y0) / (height - 1), hoverinfo="skip"), row=row, col=column)
+        if start is not None:
+            fig.add_trace(go.Scatter(x=[start[0]], y=[start[1]], mode="markers", hoverinfo="skip", showlegend=False,
+                                     marker={"color": "#ffffff", "size": 10, "line": {"color": "#000000", "width": 2}}),
+                          row=row, col=column)
+    fig.update_xaxes(range=[x0, x1], showticklabels=False)
+    fig.update_yaxes(range=[y0, y1], showticklabels=False, autorange=None, scaleanchor="x")
+    fig.update_layout(template="plotly_white", height=300 * rows, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig
+
+
+def _legend(function) -> str:
+    items = [
+        f'<span style="display:inline-flex;align-items:center;margin-right:14px">'
+        f'<span style="width:12px;height:12px;background:{colour};display:inline-block;margin-right:5px"></span>'
+        f"{label}</span>"
+        for label, colour in zip(analysis.category_labels(function), category_colours(function))
+    ]
+    return "<div style='font-size:0.85rem'>" + "".join(items) + "</div>"
+
+
+def sweep_view(keys, function, function_key: str, runs: list[tuple[str, dict, int]], noise: float, seed: int) -> None:
+    """Success share and median final loss versus learning rate, the current lr marked."""
+    st.markdown(f"Each optimizer from the same {SWEEP_STARTS:,} random starts, at {SWEEP_POINTS} learning rates "
+                "on a log grid around its current one: where does it start to overshoot, where does it diverge?")
+    span = st.select_slider("range around the current lr", options=(10, 100, 1000), value=100,
+                            key=keys("sweep_span"), format_func=lambda s: f"÷{s} … ×{s}")
+    signature = json.dumps([function_key, runs, span, noise, seed])
+    seconds = _estimate_seconds(SWEEP_STARTS * SWEEP_POINTS, sum(steps for _, _, steps in runs))
+    if not runs or not _go_ahead("Show the sweep", seconds, keys("sweep_go"), signature):
+        return
+    progress = st.progress(0.0, text="Sweeping learning rates…")
+    frames, current = [], []
+    for i, (name, hyperparameters, steps) in enumerate(runs):
+        progress.progress(i / len(runs), text=f"Sweeping learning rates… {OPTIMIZER_CLASSES[name].title}")
+        lr = float(hyperparameters.get("lr", core.get_optimizer(name).lr))
+        frame = cached_sweep(function.name, function_key, name, compute.params_key(hyperparameters), steps,
+                             lr / span, lr * span, SWEEP_POINTS, SWEEP_STARTS, noise, seed)
+        frames.append(frame.assign(optimizer=OPTIMIZER_CLASSES[name].title))
+        current.append({"optimizer": OPTIMIZER_CLASSES[name].title, "lr": lr,
+                        "colour": OPTIMIZER_COLORS.get(name, "#444444")})
+    progress.empty()
+    data = pd.concat(frames, ignore_index=True)
+    current = pd.DataFrame(current)
+    left, right = st.columns(2)
+    left.altair_chart(sweep_chart(data, current, "global_share", "share reaching the global minimum", log=False),
+                      width="stretch")
+    if function.f_min is not None:
+        data["median_gap"] = np.maximum(data["median_final_loss"] - function.f_min, 1e-16)
+        field, title = "median_gap", "median final f − f_min"
+    else:
+        field, title = "median_final_loss", "median final f"
+    right.altair_chart(sweep_chart(data[np.isfinite(data[field])], current, field, title, log=function.f_min is not None),
+                       width="stretch")
+
+
+def sweep_chart(data: pd.DataFrame, current: pd.DataFrame, field: str, title: str, log: bool) -> alt.LayerChart:
+    """One line per optimizer against lr (log axis); a dashed rule at its current lr."""
+    colours = alt.Scale(domain=list(current["optimizer"]), range=list(current["colour"]))
+    highlight = alt.selection_point(fields=["optimizer"], bind="legend")
+    lines = alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("lr:Q", scale=alt.Scale(type="log"), title="learning rate"),
+        y=alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log") if log else alt.Scale(domain=[0, 1])),
+        color=alt.Color("optimizer:N", scale=colours, legend=alt.Legend(orient="bottom", title=None)),
+        opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+        tooltip=["optimizer:N", alt.Tooltip("lr:Q", format=".3g"), alt.Tooltip(f"{field}:Q", format=".3g")],
+    ).add_params(highlight)
+    rules = alt.Chart(current[["optimizer", "lr"]]).mark_rule(strokeDash=[4, 3]).encode(
+        x="lr:Q", color=alt.Color("optimizer:N", scale=colours, legend=None))
+    return (lines + rules).properties(title=title, height=280)

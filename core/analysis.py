@@ -1,0 +1,126 @@
+"""Beyond one path: basins of attraction, success shares and learning-rate sweeps.
+
+All of it is `run(..., record=False)` on many starts at once, so memory stays O(starts).
+
+    >>> f = get_function("two_gaussians")
+    >>> basins = basin_map(f, get_optimizer("adam", lr=0.01), steps=100, resolution=101)
+    >>> basins.share("global minimum")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import DIVERGED, LOCAL, NOT_CONVERGED, RunResult, run
+from .functions import TestFunction
+from .optimizers import Optimizer
+
+OTHER_MINIMUM, NOT_CONVERGED_LABEL, DIVERGED_LABEL = "other minimum", "not converged", "diverged"
+
+
+def grid_starts(function: TestFunction, resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A resolution x resolution grid over the domain: xs (W,), ys (H,), starts (H*W, 2),
+    row-major with y varying slowest."""
+    if not 2 <= int(resolution) <= 2001:
+        raise ValueError(f"resolution must be in [2, 2001], got {resolution}")
+    (x0, x1), (y0, y1) = function.domain
+    xs, ys = np.linspace(x0, x1, int(resolution)), np.linspace(y0, y1, int(resolution))
+    starts = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    return xs, ys, starts
+
+
+def category_labels(function: TestFunction) -> tuple[str, ...]:
+    """Where a run can end: each listed minimum, an unlisted minimum, nowhere, or infinity."""
+    minima = tuple(
+        f"{'global' if m.is_global else 'local'} minimum ({m.point[0]:.3g}, {m.point[1]:.3g})"
+        for m in function.minima
+    )
+    return minima + (OTHER_MINIMUM, NOT_CONVERGED_LABEL, DIVERGED_LABEL)
+
+
+def categories(result: RunResult, minimum_count: int) -> np.ndarray:
+    """Index into `category_labels` for each run."""
+    category = np.where(result.minimum_index >= 0, result.minimum_index, minimum_count)
+    category = np.where((result.minimum_index < 0) & (result.outcome == NOT_CONVERGED), minimum_count + 1, category)
+    category = np.where(result.outcome == DIVERGED, minimum_count + 2, category)
+    return category
+
+
+@dataclass(frozen=True)
+class BasinMap:
+    """Where one optimizer ends from every start of a grid."""
+
+    xs: np.ndarray  # (W,)
+    ys: np.ndarray  # (H,)
+    category: np.ndarray  # (H, W) index into labels
+    labels: tuple[str, ...]
+    global_categories: tuple[int, ...]  # which categories are global minima
+    steps_to_converge: np.ndarray  # (H, W), −1 where it did not converge
+
+    def share(self, label: str) -> float:
+        if label == "global minimum":
+            return float(np.isin(self.category, self.global_categories).mean())
+        return float((self.category == self.labels.index(label)).mean())
+
+    def summary(self) -> dict:
+        """Shares of global / other minimum / not converged / diverged and the median steps."""
+        total = self.category.size
+        is_global = np.isin(self.category, self.global_categories)
+        minimum_count = len(self.labels) - 3
+        other = (self.category < minimum_count + 1) & ~is_global
+        converged_steps = self.steps_to_converge[self.steps_to_converge >= 0]
+        return {
+            "global minimum": is_global.sum() / total,
+            "other minimum": other.sum() / total,
+            "not converged": (self.category == minimum_count + 1).sum() / total,
+            "diverged": (self.category == minimum_count + 2).sum() / total,
+            "median steps": float(np.median(converged_steps)) if converged_steps.size else None,
+        }
+
+
+def basin_map(function: TestFunction, optimizer: Optimizer, steps: int, resolution: int = 201, *,
+              noise: float = 0.0, seed: int | None = None) -> BasinMap:
+    xs, ys, starts = grid_starts(function, resolution)
+    result = run(function, optimizer, starts, steps, record=False, noise=noise, seed=seed)
+    shape = (len(ys), len(xs))
+    minima = function.minima
+    return BasinMap(
+        xs=xs, ys=ys,
+        category=categories(result, len(minima)).reshape(shape),
+        labels=category_labels(function),
+        global_categories=tuple(i for i, m in enumerate(minima) if m.is_global),
+        steps_to_converge=result.steps_to_converge.reshape(shape),
+    )
+
+
+def sweep_starts(function: TestFunction, count: int = 2500, seed: int = 0) -> np.ndarray:
+    """`count` seeded uniform random starts over the domain, the same for every optimizer."""
+    (x0, x1), (y0, y1) = function.domain
+    rng = np.random.default_rng(seed)
+    return np.column_stack([rng.uniform(x0, x1, count), rng.uniform(y0, y1, count)])
+
+
+def lr_sweep(function: TestFunction, optimizer: Optimizer, steps: int, lrs, starts: np.ndarray, *,
+             noise: float = 0.0, seed: int | None = None) -> dict[str, np.ndarray]:
+    """For each lr: the share of starts reaching a global minimum, the share diverging and the
+    median final loss (over the runs that did not diverge; NaN if all did)."""
+    lrs = np.asarray(lrs, dtype=float)
+    global_share, diverged_share, median_loss = [], [], []
+    for lr in lrs:
+        result = run(function, _with_lr(optimizer, lr), starts, steps, record=False, noise=noise, seed=seed)
+        global_share.append(float(np.mean(result.outcome == 0)))
+        diverged_share.append(float(np.mean(result.diverged)))
+        finite = result.final_loss[~result.diverged]
+        median_loss.append(float(np.median(finite)) if finite.size else float("nan"))
+    return {"lr": lrs, "global_share": np.array(global_share), "diverged_share": np.array(diverged_share),
+            "median_final_loss": np.array(median_loss)}
+
+
+def _with_lr(optimizer: Optimizer, lr: float) -> Optimizer:
+    return type(optimizer)(**{**optimizer.hyperparameters, "lr": float(lr)})
+
+
+__all__ = ["BasinMap", "basin_map", "category_labels", "grid_starts", "lr_sweep", "sweep_starts",
+           "LOCAL", "OTHER_MINIMUM"]
