@@ -212,12 +212,14 @@ def function_page(function_name: str) -> None:
         st.warning(warning, icon="⚠️")
 
     _sidebar(keys, function_name, function_class, state)
+    if "expression" in {f.name for f in dataclasses.fields(function_class)}:
+        _expression_input(keys, function_class, state)
     try:
         function = function_class(**state.function_params)
     except (TypeError, ValueError) as error:
-        st.error(f"These function parameters do not work: {error}. Using the preset's.")
-        state.function_params = preset_state(function_name, state.preset).function_params
-        function = function_class(**state.function_params)
+        st.error(f"{error}", icon="🚫")
+        st.query_params.from_dict(to_query(state, function_name, function_class))
+        return
     function_key = compute.params_key(function.params | {"domain": function.domain})
 
     title, formula = st.columns([2, 3], vertical_alignment="center")
@@ -242,6 +244,22 @@ def function_page(function_name: str) -> None:
                     "its path appears on the landscape and its loss, step by step, here.", icon="👆")
     _tabs(keys, function, function_key, state, runs, paths, rows)
     st.query_params.from_dict(to_query(state, function_name, function_class))
+
+
+EXPRESSION_EXAMPLES = ("x**2 + 3*sin(y)*exp(-x**2)", "(1-x)^2 + 100*(y-x^2)^2", "sin(x)*cos(y) + 0.1*(x^2 + y^2)",
+                       "(x^2 + y - 11)^2 + (x + y^2 - 7)^2")
+
+
+def _expression_input(keys: PageKeys, function_class, state: PageState) -> None:
+    """The typed f(x, y) of the "Your function" page."""
+    key = keys("w", "expression")
+    _init_widget(key, state.function_params.get("expression", function_class().expression))
+    state.function_params["expression"] = st.text_input(
+        "f(x, y) =", key=key, max_chars=500,
+        help="Numbers, x, y, + − * / ** (or ^), parentheses, pi, e and sin cos tan exp log sqrt abs tanh sinh cosh "
+             "arctan arcsin arccos arctan2 min max sign. The gradient is derived exactly.")
+    st.caption("Try: " + " · ".join(f"`{example}`" for example in EXPRESSION_EXAMPLES) +
+               " — the domain is under *Function parameters* in the sidebar.")
 
 
 def _start_inputs(keys: PageKeys, state: PageState, function) -> None:

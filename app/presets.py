@@ -7,9 +7,12 @@ are kept as differences from it (which is also what the share link stores).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 import core
 
@@ -94,16 +97,21 @@ def get_preset(name: str, function_name: str) -> Preset:
     raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
 
 
-_LIBRARY_LRS: dict | None = None
+@functools.cache
+def _library_lrs() -> dict:
+    """The tuned table (read-only configuration, shared by all sessions)."""
+    return json.loads(LIBRARY_LR_FILE.read_text()) if LIBRARY_LR_FILE.exists() else {}
 
 
 def library_lr(function_name: str, optimizer_name: str) -> float:
-    """The tuned lr from library_lrs.json (made by benchmarks/tune_library_lrs.py), falling
-    back to the optimizer's own default."""
-    global _LIBRARY_LRS
-    if _LIBRARY_LRS is None:
-        _LIBRARY_LRS = json.loads(LIBRARY_LR_FILE.read_text()) if LIBRARY_LR_FILE.exists() else {}
-    tuned = _LIBRARY_LRS.get(function_name, {}).get(optimizer_name)
+    """The lr tuned for this function (library_lrs.json, made by benchmarks/tune_library_lrs.py);
+    for a function without one (a typed function, the saddle), the median of the optimizer's
+    tuned lrs over the other functions; else the optimizer's own default."""
+    table = _library_lrs()
+    tuned = table.get(function_name, {}).get(optimizer_name)
     if tuned is not None:
         return float(tuned)
+    others = [lrs[optimizer_name] for lrs in table.values() if optimizer_name in lrs]
+    if others:
+        return float(np.median(others))
     return core.get_optimizer(optimizer_name).lr

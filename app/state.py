@@ -24,6 +24,7 @@ MAX_STEPS = 5000
 MAX_VALUE_LENGTH = 64
 MAX_WARNINGS = 8
 MAX_NOISE = 1e3
+MAX_EXPRESSION_LENGTH = 500
 
 
 @dataclass
@@ -77,7 +78,8 @@ def _format_domain(domain) -> str:
 def to_query(state: PageState, function_name: str, function_class) -> dict[str, str]:
     """The query parameters that reproduce `state` (only what differs from its preset)."""
     base = preset_state(function_name, state.preset)
-    reference_params = {**function_class().params, "domain": function_class.default_domain, **base.function_params}
+    defaults = {f.name: f.default for f in dataclasses.fields(function_class) if f.name != "domain"}
+    reference_params = {**defaults, "domain": function_class.default_domain, **base.function_params}
     query: dict[str, str] = {}
     if state.preset != default_preset_name(function_name):
         query["preset"] = state.preset
@@ -162,7 +164,8 @@ def from_query(query: dict, function_name: str, function_class) -> tuple[PageSta
     raw = {}
     for key, value in query.items():
         text = _single(value)
-        if len(key) > MAX_VALUE_LENGTH or len(text) > MAX_VALUE_LENGTH:
+        limit = MAX_EXPRESSION_LENGTH if key == "f.expression" else MAX_VALUE_LENGTH
+        if len(key) > MAX_VALUE_LENGTH or len(text) > limit:
             warn(key, "too long")
         else:
             raw[str(key)] = text.strip()

@@ -1,0 +1,55 @@
+"""Choose, per function and optimizer, a learning rate that works with torch.optim's other
+defaults: the "library defaults" preset's lr. Writes app/library_lrs.json.
+
+    python benchmarks/tune_library_lrs.py
+
+For every lr of a half-decade grid from 1e-4 to 3, every optimizer runs LIBRARY_STEPS steps
+from the same 200 seeded random starts; the lr that reaches the global minimum from the most
+starts wins (ties: the lower median final f − f_min, then the smaller lr). Functions without
+a known minimum (the saddle) keep the optimizer's own default lr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import core  # noqa: E402
+from app.presets import LIBRARY_LR_FILE, LIBRARY_STEPS  # noqa: E402
+from core.analysis import lr_sweep, sweep_starts  # noqa: E402
+
+LRS = np.array([1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0])
+STARTS = 200
+
+
+def best_lr(function, name: str) -> float:
+    sweep = lr_sweep(function, core.get_optimizer(name), LIBRARY_STEPS, LRS, sweep_starts(function, STARTS))
+    gap = np.where(np.isfinite(sweep["median_final_loss"]), sweep["median_final_loss"] - function.f_min, np.inf)
+    order = np.lexsort((LRS, gap, -sweep["global_share"]))
+    return float(LRS[order[0]])
+
+
+def main() -> None:
+    table = {}
+    for function_name in core.FUNCTIONS:
+        if function_name == "custom":
+            continue
+        function = core.get_function(function_name)
+        if function.f_min is None:
+            continue
+        started = time.perf_counter()
+        table[function_name] = {name: best_lr(function, name) for name in core.OPTIMIZERS}
+        print(f"{function_name:18s} {time.perf_counter() - started:5.1f} s  {table[function_name]}", flush=True)
+    LIBRARY_LR_FILE.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {LIBRARY_LR_FILE}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,552 @@
+"""A user-typed test function f(x, y), parsed safely and differentiated symbolically.
+
+    >>> f = CustomFunction(expression="(1 - x)^2 + 100*(y - x^2)^2", domain=((-2, 2), (-1, 3)))
+    >>> float(f(np.array([1.0, 1.0])))
+    0.0
+
+Safety design
+-------------
+The user's text is never executed: it is not given to eval/exec/compile-to-run, nor to
+sympy's `sympify`/`parse_expr` (both evaluate Python). Instead:
+
+1. Cheap checks on the raw text first: its type, its length (at most MAX_LENGTH characters),
+   emptiness and the nesting depth of its brackets. Nothing else runs before these pass.
+2. `^` is replaced by `**` and the text is handed to `ast.parse(..., mode="eval")`, which only
+   *parses* (builds a syntax tree, runs nothing). Parser failures, including RecursionError or
+   MemoryError on pathological input, become ExpressionError.
+3. The tree's size and depth are bounded (MAX_NODES, MAX_DEPTH) before it is walked.
+4. A small visitor (`_Builder`) walks the tree with a whitelist and builds the sympy expression
+   itself: number literals (int/float, finite, |c| <= MAX_LITERAL), the names x, y, pi, e, the
+   operators + - * / ** (and unary + -) and calls of the functions in FUNCTIONS with positional
+   arguments. Any other node (attribute access, subscripts, lambdas, comprehensions, strings,
+   comparisons, boolean operators, keyword arguments, unknown names, //, %, @, ...) raises
+   ExpressionError quoting the offending part and its column.
+5. Sympy evaluates numbers eagerly, so sizes are bounded as the expression is built bottom-up:
+   a constant exponent must satisfy |p| <= MAX_EXPONENT (so `9**9**9` or `x**1e6` never reach
+   sympy's power), and every constant subexpression must be a finite real number with
+   |c| <= MAX_CONSTANT (so `1/0`, `log(-1)`, `sqrt(-1)` or `exp(exp(exp(5)))` are refused, and no
+   gigantic integer is ever computed).
+
+Only then are the partial derivatives taken with `sympy.diff` and compiled with
+`sympy.lambdify(..., modules="numpy")`; lambdify compiles code printed by sympy from the validated
+expression tree, never the user's text.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import math
+from dataclasses import dataclass
+from typing import Callable, ClassVar
+
+import numpy as np
+import sympy
+
+from .functions import Domain, Minimum, TestFunction, _checked_domain
+
+__all__ = ["CustomFunction", "ExpressionError", "FUNCTIONS", "NAMES", "parse_expression"]
+
+MAX_LENGTH = 500  # characters of the typed text
+MAX_NODES = 300  # expression nodes in the syntax tree
+MAX_DEPTH = 100  # nesting depth of the syntax tree (and of brackets in the text)
+MAX_LITERAL = 1e15  # magnitude of a number literal
+MAX_CONSTANT = 1e100  # magnitude of any constant subexpression, e.g. 10**100
+MAX_EXPONENT = 100  # magnitude of a constant exponent
+
+X, Y = sympy.symbols("x y", real=True)
+NAMES: dict[str, sympy.Expr] = {"x": X, "y": Y, "pi": sympy.pi, "e": sympy.E}
+
+
+# name -> (sympy function, number of positional arguments)
+FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], int]] = {
+    "sin": (sympy.sin, 1), "cos": (sympy.cos, 1), "tan": (sympy.tan, 1),
+    "exp": (sympy.exp, 1), "log": (sympy.log, 1), "sqrt": (sympy.sqrt, 1), "abs": (sympy.Abs, 1),
+    "sinh": (sympy.sinh, 1), "cosh": (sympy.cosh, 1), "tanh": (sympy.tanh, 1),
+    "arcsin": (sympy.asin, 1), "asin": (sympy.asin, 1),
+    "arccos": (sympy.acos, 1), "acos": (sympy.acos, 1),
+    "arctan": (sympy.atan, 1), "atan": (sympy.atan, 1),
+    "arctan2": (sympy.atan2, 2), "atan2": (sympy.atan2, 2),
+    "min": (sympy.Min, 2), "max": (sympy.Max, 2), "sign": (sympy.sign, 1),
+}
+
+# Sympy function classes allowed in the value and the derivatives (lambdify prints them to numpy).
+_COMPILABLE = (
+    sympy.sin, sympy.cos, sympy.tan, sympy.exp, sympy.log, sympy.Abs, sympy.sinh, sympy.cosh,
+    sympy.tanh, sympy.asin, sympy.acos, sympy.atan, sympy.atan2, sympy.Min, sympy.Max,
+    sympy.sign, sympy.Heaviside,
+)
+
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_REFUSED_OPERATORS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<",
+                      ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "xor"}
+_NODE_NAMES = {
+    ast.Attribute: "attribute access", ast.Subscript: "indexing", ast.Lambda: "a lambda",
+    ast.ListComp: "a list comprehension", ast.SetComp: "a set comprehension",
+    ast.DictComp: "a dict comprehension", ast.GeneratorExp: "a generator expression",
+    ast.Compare: "a comparison", ast.BoolOp: "a boolean operator ('and'/'or')",
+    ast.IfExp: "a conditional expression", ast.JoinedStr: "an f-string", ast.Starred: "a starred argument",
+    ast.NamedExpr: "an assignment (:=)", ast.List: "a list", ast.Tuple: "a tuple", ast.Set: "a set",
+    ast.Dict: "a dict", ast.Slice: "a slice", ast.Await: "await", ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+}
+
+DEFAULT_EXPRESSION = "(x^2 - 1)^2 + (y - x/2)^2 + 0.3*x"
+
+
+class ExpressionError(ValueError):
+    """A typed expression that is refused, with a message pointing at the offending part."""
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------------------
+def parse_expression(text: str) -> sympy.Expr:
+    """The sympy expression of a user-typed f(x, y), built from a whitelisted syntax tree.
+
+    Raises ExpressionError (a ValueError) for anything outside the whitelist or the limits.
+    """
+    if not isinstance(text, str):
+        raise ExpressionError(f"the expression must be text, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"the expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    if not text.strip():
+        raise ExpressionError("the expression is empty; type a function of x and y, e.g. x^2 + 3*y^2")
+    # One line, so that columns are meaningful (a newline cannot be part of a valid formula anyway).
+    text = "".join(" " if c in "\t\n\r\f\v" else c for c in text)
+    source = _Source(text)
+    _check_brackets(source)
+    try:
+        tree = ast.parse(source.python, mode="eval")
+    except SyntaxError as exc:
+        column = source.column_of_char(exc.offset - 1) if exc.offset else None
+        where = f" at column {column}: {_snippet(text, column - 1)!r}" if column else ""
+        raise ExpressionError(f"cannot read the expression ({exc.msg}){where}") from None
+    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        raise ExpressionError(f"cannot read the expression ({type(exc).__name__}: {exc})") from None
+    _check_size(tree.body, source)
+    try:
+        expr = _Builder(source).visit(tree.body)
+    except (RecursionError, MemoryError) as exc:
+        raise ExpressionError(f"the expression is too complex ({type(exc).__name__})") from None
+    if not expr.free_symbols & {X, Y}:
+        raise ExpressionError(f"the expression does not depend on x or y: {text.strip()!r} is the constant {expr}")
+    if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan, sympy.I):
+        raise ExpressionError(f"the expression is not a finite real function: {text.strip()!r} gives {expr}")
+    return expr
+
+
+class _Source:
+    """The typed text, the Python text parsed (`^` replaced by `**`) and the map between them."""
+
+    def __init__(self, text: str):
+        self.text = text
+        chars, self._origin = [], []  # origin[i]: index in text of the i-th character of python
+        for i, c in enumerate(text):
+            replacement = "**" if c == "^" else c
+            chars.append(replacement)
+            self._origin.extend([i] * len(replacement))
+        self._origin.append(len(text))
+        self.python = "".join(chars)
+        self._encoded = self.python.encode("utf-8")
+
+    def column_of_char(self, python_index: int) -> int:
+        """1-based column in the typed text of a character index into the Python text."""
+        python_index = min(max(python_index, 0), len(self._origin) - 1)
+        return self._origin[python_index] + 1
+
+    def _char_index(self, byte_offset: int) -> int:
+        return len(self._encoded[:byte_offset].decode("utf-8", errors="replace"))
+
+    def span(self, node: ast.AST) -> tuple[str, int]:
+        """The typed text of a node and its 1-based column (ast offsets are UTF-8 byte offsets)."""
+        start = self._char_index(node.col_offset)
+        end = self._char_index(node.end_col_offset) if node.end_col_offset is not None else start + 1
+        first = self._origin[start]
+        last = self._origin[max(end - 1, start)] + 1
+        return self.text[first:last], first + 1
+
+    def where(self, node: ast.AST) -> str:
+        segment, column = self.span(node)
+        return f"{_shorten(segment)!r} at column {column}"
+
+
+def _shorten(segment: str, limit: int = 60) -> str:
+    return segment if len(segment) <= limit else segment[: limit - 3] + "..."
+
+
+def _snippet(text: str, index: int) -> str:
+    return _shorten(text[max(index, 0):], 20)
+
+
+def _check_brackets(source: _Source) -> None:
+    depth = 0
+    for i, c in enumerate(source.text):
+        if c in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ExpressionError(f"brackets are nested more than {MAX_DEPTH} deep at column {i + 1}")
+        elif c in ")]}":
+            depth -= 1
+
+
+def _check_size(root: ast.AST, source: _Source) -> None:
+    """Bound the number of expression nodes and the depth of the tree (iteratively, no recursion)."""
+    count, stack = 0, [(root, 1, root)]
+    while stack:
+        node, depth, located = stack.pop()  # located: the node itself or its nearest ancestor with a position
+        if hasattr(node, "col_offset"):
+            located = node
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"the expression is nested more than {MAX_DEPTH} levels deep "
+                                  f"(or chains more than {MAX_DEPTH} operations) near {source.where(located)}")
+        if isinstance(node, (ast.expr, ast.keyword)):
+            count += 1
+            if count > MAX_NODES:
+                raise ExpressionError(f"the expression has more than {MAX_NODES} parts; please simplify it")
+        stack.extend((child, depth + 1, located) for child in ast.iter_child_nodes(node))
+
+
+class _Builder:
+    """Builds a sympy expression from a whitelisted Python syntax tree, bounding every number."""
+
+    def __init__(self, source: _Source):
+        self.source = source
+
+    def refuse(self, node: ast.AST, message: str):
+        raise ExpressionError(f"{message}: {self.source.where(node)}")
+
+    def visit(self, node: ast.AST) -> sympy.Expr:
+        handler = getattr(self, f"visit_{type(node).__name__}", None)
+        if handler is None:
+            what = _NODE_NAMES.get(type(node), f"'{type(node).__name__}'")
+            self.refuse(node, f"{what} is not allowed")
+        return self.checked(handler(node), node)
+
+    # -- leaves -------------------------------------------------------------------------
+    def visit_Constant(self, node: ast.Constant) -> sympy.Expr:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            kind = {str: "text", bytes: "bytes", complex: "a complex number"}.get(type(value), repr(value))
+            self.refuse(node, f"{kind} is not allowed, only numbers")
+        if not math.isfinite(value):
+            self.refuse(node, "the number is not finite")
+        if abs(value) > MAX_LITERAL:
+            self.refuse(node, f"the number is too large (at most {MAX_LITERAL:g} in absolute value)")
+        return sympy.Integer(value) if isinstance(value, int) else sympy.Float(value)
+
+    def visit_Name(self, node: ast.Name) -> sympy.Expr:
+        if node.id in NAMES:
+            return NAMES[node.id]
+        if node.id in FUNCTIONS:
+            self.refuse(node, f"{node.id} is a function: call it, e.g. {node.id}(x)")
+        _, column = self.source.span(node)
+        raise ExpressionError(
+            f"unknown name {_shorten(node.id)!r} at column {column}; allowed names: {', '.join(NAMES)}"
+        )
+
+    # -- operators ----------------------------------------------------------------------
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> sympy.Expr:
+        if isinstance(node.op, ast.USub):
+            return -self.visit(node.operand)
+        if isinstance(node.op, ast.UAdd):
+            return self.visit(node.operand)
+        symbol = {ast.Not: "not", ast.Invert: "~"}.get(type(node.op), type(node.op).__name__)
+        self.refuse(node, f"the operator {symbol!r} is not allowed")
+
+    def visit_BinOp(self, node: ast.BinOp) -> sympy.Expr:
+        if type(node.op) not in _BINARY:
+            symbol = _REFUSED_OPERATORS.get(type(node.op), type(node.op).__name__)
+            self.refuse(node, f"the operator {symbol!r} is not allowed (use + - * / ** or ^)")
+        left, right = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, ast.Add):
+            return left + right
+        if isinstance(node.op, ast.Sub):
+            return left - right
+        if isinstance(node.op, ast.Mult):
+            return left * right
+        if isinstance(node.op, ast.Div):
+            if right.is_zero:
+                self.refuse(node, "division by zero")
+            return left / right
+        if not right.free_symbols:  # constant exponent: bound it before sympy computes anything
+            exponent = float(right)
+            if abs(exponent) > MAX_EXPONENT:
+                self.refuse(node, f"the exponent {exponent:.6g} is too large (at most {MAX_EXPONENT} in absolute value)")
+        return left ** right
+
+    def visit_Call(self, node: ast.Call) -> sympy.Expr:
+        if not isinstance(node.func, ast.Name):
+            self.refuse(node.func, "only named functions can be called, not")
+        name = node.func.id
+        if name not in FUNCTIONS:
+            _, column = self.source.span(node.func)
+            raise ExpressionError(
+                f"unknown function {_shorten(name)!r} at column {column}; allowed functions: {', '.join(FUNCTIONS)}"
+            )
+        if node.keywords:
+            self.refuse(node, f"keyword arguments are not allowed ({name} takes positional arguments)")
+        function, arity = FUNCTIONS[name]
+        if any(isinstance(arg, ast.Starred) for arg in node.args):
+            self.refuse(node, "starred arguments are not allowed")
+        if len(node.args) != arity:
+            plural = "s" if arity > 1 else ""
+            self.refuse(node, f"{name} takes {arity} argument{plural}, got {len(node.args)}")
+        return function(*(self.visit(arg) for arg in node.args))
+
+    # -- bounds -------------------------------------------------------------------------
+    def checked(self, value: sympy.Expr, node: ast.AST) -> sympy.Expr:
+        """Refuse a constant subexpression that is not a finite real of bounded magnitude."""
+        if value.free_symbols:
+            return value
+        if value.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+            self.refuse(node, "the expression is undefined or infinite")
+        real, imaginary = value.evalf(20).as_real_imag()
+        try:
+            real, imaginary = float(real), float(imaginary)
+        except TypeError:
+            self.refuse(node, "the expression is not a number")
+        if imaginary != 0 and abs(imaginary) > 1e-12 * max(1.0, abs(real)):
+            self.refuse(node, "the expression is not a real number")
+        if not math.isfinite(real) or abs(real) > MAX_CONSTANT:
+            self.refuse(node, f"the number is too large (at most {MAX_CONSTANT:g} in absolute value)")
+        return value
+
+
+# ---------------------------------------------------------------------------------------
+# Compilation to numpy
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Compiled:
+    expr: sympy.Expr
+    latex: str
+    value: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    dx: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    dy: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _vectorized(expr: sympy.Expr) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A numpy function of (x, y) arrays: broadcast shape, float, silent on NaN/inf/overflow."""
+    compiled = sympy.lambdify((X, Y), expr, modules="numpy")
+
+    def evaluate(x, y):
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        with np.errstate(all="ignore"):
+            result = np.asarray(compiled(x, y), dtype=float)
+        shape = np.broadcast_shapes(x.shape, y.shape)
+        if result.shape != shape:  # a constant, e.g. d/dy of x**2
+            result = np.array(np.broadcast_to(result, shape))
+        return result[()] if result.ndim == 0 else result
+
+    return evaluate
+
+
+def _compilable(expr: sympy.Expr, what: str) -> sympy.Expr:
+    # sign' and Heaviside' are Dirac deltas: zero wherever the function is differentiable.
+    expr = expr.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
+    # Integers beyond float precision would make numpy work on Python objects: print them as floats.
+    big = {n: sympy.Float(n, 17) for n in expr.atoms(sympy.Rational) if max(abs(n.p), n.q) > 2**53}
+    expr = expr.xreplace(big)
+    unknown = {type(f).__name__ for f in expr.atoms(sympy.Function) if not isinstance(f, _COMPILABLE)}
+    if unknown or expr.has(sympy.Derivative, sympy.I, sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        raise ExpressionError(f"cannot compute {what} of the expression: {_shorten(str(expr))}")
+    return expr
+
+
+@functools.lru_cache(maxsize=64)
+def _compile(expression: str) -> _Compiled:
+    expr = parse_expression(expression)
+    try:
+        value = _compilable(expr, "the value")
+        dx = _compilable(sympy.diff(expr, X), "df/dx")
+        dy = _compilable(sympy.diff(expr, Y), "df/dy")
+        return _Compiled(expr, sympy.latex(expr), _vectorized(value), _vectorized(dx), _vectorized(dy))
+    except ExpressionError:
+        raise
+    except (RecursionError, MemoryError) as exc:
+        raise ExpressionError(f"the expression is too complex to differentiate ({type(exc).__name__})") from None
+
+
+# ---------------------------------------------------------------------------------------
+# The test function
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class CustomFunction(TestFunction):
+    """f(x, y) typed by the user, e.g. "(1 - x)^2 + 100*(y - x^2)^2".
+
+    Gradients are exact (symbolic derivatives); minima are estimated numerically over the domain.
+    """
+
+    name: ClassVar[str] = "custom"
+    title: ClassVar[str] = "Your function"
+    default_domain: ClassVar[Domain] = ((-3.0, 3.0), (-3.0, 3.0))
+    minima_are_estimated: ClassVar[bool] = True
+
+    expression: str = DEFAULT_EXPRESSION
+
+    def __post_init__(self) -> None:
+        # Not TestFunction.__post_init__: that one requires every parameter to be a number.
+        domain = self.default_domain if self.domain is None else self.domain
+        object.__setattr__(self, "domain", _checked_domain(domain))
+        _compile(self.expression)  # raises ExpressionError; cached, so later calls are free
+
+    @property
+    def _compiled(self) -> _Compiled:
+        return _compile(self.expression)
+
+    @property
+    def formula(self) -> str:  # type: ignore[override]
+        return self._compiled.latex
+
+    @property
+    def sympy_expression(self) -> sympy.Expr:
+        return self._compiled.expr
+
+    def value(self, x, y):
+        return self._compiled.value(x, y)
+
+    def partials(self, x, y):
+        compiled = self._compiled
+        return compiled.dx(x, y), compiled.dy(x, y)
+
+    @property
+    def minima(self) -> tuple[Minimum, ...]:
+        return _estimate_minima(self.expression, self.domain)
+
+
+# ---------------------------------------------------------------------------------------
+# Numerical minima
+# ---------------------------------------------------------------------------------------
+GRID = 61  # grid points per axis for the search of candidate minima
+NEWTON_ITERATIONS = 100
+
+
+@functools.lru_cache(maxsize=64)
+def _estimate_minima(expression: str, domain: Domain) -> tuple[Minimum, ...]:
+    """Local minima of f inside the (closed) domain, the lowest marked global.
+
+    Candidates are the grid points lower than all their grid neighbours; each is refined by a
+    damped Newton method (exact gradient, central-difference Hessian of it) and kept if it
+    converges inside the domain with a small gradient, a positive semi-definite Hessian and no
+    lower value on a small ring around it. Boundary grid points that are lowest only because f
+    keeps decreasing outside the domain run out of the domain and are dropped. Minima whose values
+    tie (within 1e-9 of the value range) are all global, e.g. both wells of (x^2 - 1)^2 + y^2.
+    """
+    compiled = _compile(expression)
+    (x0, x1), (y0, y1) = domain
+    size = max(x1 - x0, y1 - y0)
+    xs, ys = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)
+    values = compiled.value(xs[None, :], ys[:, None])
+    finite = np.isfinite(values)
+    if not finite.any():
+        return ()
+    value_range = float(np.ptp(values[finite]))
+
+    # Grid points strictly lower than every (existing) neighbour.
+    padded = np.pad(np.where(finite, values, np.nan), 1, constant_values=np.inf)
+    lower = finite.copy()
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            if di or dj:
+                neighbour = padded[1 + di: 1 + di + GRID, 1 + dj: 1 + dj + GRID]
+                lower &= values < neighbour  # NaN neighbours make the comparison False
+    rows, cols = np.nonzero(lower)
+    if not len(rows):
+        return ()
+    points = _newton(compiled, np.stack([xs[cols], ys[rows]], axis=1), size)
+
+    def f(p):
+        return compiled.value(p[:, 0], p[:, 1])
+
+    def grad(p):
+        return np.stack(np.broadcast_arrays(compiled.dx(p[:, 0], p[:, 1]), compiled.dy(p[:, 0], p[:, 1])), axis=1)
+
+    slack = 1e-9 * size
+    inside = (np.all(np.isfinite(points), axis=1)
+              & (points[:, 0] >= x0 - slack) & (points[:, 0] <= x1 + slack)
+              & (points[:, 1] >= y0 - slack) & (points[:, 1] <= y1 + slack))
+    points = points[inside]
+    if not len(points):
+        return ()
+    fp = f(points)
+    gradient_tolerance = 1e-6 * max(1.0, value_range / size)
+    small = np.linalg.norm(grad(points), axis=1) <= gradient_tolerance
+    eigenvalues = np.linalg.eigvalsh(_hessian(grad, points, size))
+    curvature_tolerance = 1e-6 * max(1.0, value_range / size**2)
+    convex = np.all(np.isfinite(eigenvalues), axis=1) & (eigenvalues.min(axis=1, initial=np.inf) >= -curvature_tolerance)
+    ring = 1e-4 * size
+    angles = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    no_lower = np.ones(len(points), dtype=bool)
+    for a in angles:
+        around = f(points + ring * np.array([np.cos(a), np.sin(a)]))
+        no_lower &= ~(around < fp - 1e-12 * np.abs(fp))
+    keep = np.isfinite(fp) & small & convex & no_lower
+
+    # Merge duplicates (lowest first), then mark the lowest (and ties) global.
+    found: list[tuple[float, np.ndarray]] = []
+    for i in np.argsort(fp, kind="stable"):
+        if keep[i] and all(np.linalg.norm(points[i] - p) >= 1e-6 * size for _, p in found):
+            found.append((float(fp[i]), points[i]))
+    if not found:
+        return ()
+    best = found[0][0]
+    tie = 1e-9 * max(value_range, abs(best), 1e-300)
+    minima = [Minimum((float(p[0]), float(p[1])), v, v <= best + tie) for v, p in found]
+    return tuple(sorted(minima, key=lambda m: (m.value, m.point)))
+
+
+def _hessian(grad, points: np.ndarray, size: float) -> np.ndarray:
+    """Central-difference Hessians (N, 2, 2) of the exact gradient, symmetrized."""
+    h = 1e-6 * size
+    columns = [(grad(points + h * e) - grad(points - h * e)) / (2 * h) for e in np.eye(2)]
+    hessian = np.stack(columns, axis=2)
+    return (hessian + np.swapaxes(hessian, 1, 2)) / 2
+
+
+def _newton(compiled: _Compiled, points: np.ndarray, size: float) -> np.ndarray:
+    """Damped Newton descent from every point at once (gradient steps where the Hessian is not
+    positive definite), with a backtracking (Armijo) line search on f."""
+
+    def f(p):
+        return compiled.value(p[:, 0], p[:, 1])
+
+    def grad(p):
+        return np.stack(np.broadcast_arrays(compiled.dx(p[:, 0], p[:, 1]), compiled.dy(p[:, 0], p[:, 1])), axis=1)
+
+    p = points.astype(float).copy()
+    active = np.ones(len(p), dtype=bool)
+    for _ in range(NEWTON_ITERATIONS):
+        if not active.any():
+            break
+        q = p[active]
+        g = grad(q)
+        hessian = _hessian(grad, q, size)
+        ok = np.all(np.isfinite(hessian), axis=(1, 2)) & np.all(np.isfinite(g), axis=1)
+        hessian[~ok] = np.eye(2)
+        eigenvalues = np.linalg.eigvalsh(hessian)
+        definite = ok & (eigenvalues[:, 0] > 1e-12 * np.maximum(np.abs(eigenvalues[:, 1]), 1e-300))
+        direction = -np.where(ok[:, None], g, 0.0)
+        hessian[~definite] = np.eye(2)
+        newton = -np.linalg.solve(hessian, np.where(ok[:, None], g, 0.0)[..., None])[..., 0]
+        direction = np.where(definite[:, None], newton, direction)
+        f0 = f(q)
+        slope = np.sum(g * direction, axis=1)
+        step = np.ones(len(q))
+        accepted = np.zeros(len(q), dtype=bool)
+        new_q = q.copy()
+        for _ in range(60):
+            trial = q + step[:, None] * direction
+            ft = f(trial)
+            good = ~accepted & np.isfinite(ft) & (ft <= f0 + 1e-4 * step * slope)
+            new_q[good] = trial[good]
+            accepted |= good
+            if accepted.all():
+                break
+            step = np.where(accepted, step, step / 2)
+        moved = np.linalg.norm(new_q - q, axis=1)
+        done = ~ok | ~accepted | (moved <= 1e-13 * size)
+        p[active] = new_q
+        indices = np.flatnonzero(active)
+        active[indices[done]] = False
+    return p

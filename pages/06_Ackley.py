@@ -1,0 +1,3 @@
+from app.page import function_page
+
+function_page("ackley")
