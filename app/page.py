@@ -212,6 +212,8 @@ def function_page(function_name: str) -> None:
         st.warning(warning, icon="⚠️")
 
     _sidebar(keys, function_name, function_class, state)
+    title, formula = st.columns([2, 3], vertical_alignment="center")
+    title.title(function_class.title)
     if "expression" in {f.name for f in dataclasses.fields(function_class)}:
         _expression_input(keys, function_class, state)
     try:
@@ -222,8 +224,6 @@ def function_page(function_name: str) -> None:
         return
     function_key = compute.params_key(function.params | {"domain": function.domain})
 
-    title, formula = st.columns([2, 3], vertical_alignment="center")
-    title.title(function.title)
     formula.latex(function.formula)
     _apply_click(keys, state, function)
     landscape, curves = st.columns([3, 2])

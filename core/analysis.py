@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import DIVERGED, LOCAL, NOT_CONVERGED, RunResult, run
+from .engine import DIVERGED, GLOBAL, LOCAL, NOT_CONVERGED, RunResult, run
 from .functions import TestFunction
 from .optimizers import Optimizer
 
@@ -104,23 +104,23 @@ def sweep_starts(function: TestFunction, count: int = 2500, seed: int = 0) -> np
 
 def lr_sweep(function: TestFunction, optimizer: Optimizer, steps: int, lrs, starts: np.ndarray, *,
              noise: float = 0.0, seed: int | None = None) -> dict[str, np.ndarray]:
-    """For each lr: the share of starts reaching a global minimum, the share diverging and the
-    median final loss (over the runs that did not diverge; NaN if all did)."""
+    """For each lr: the share of starts reaching a global minimum, reaching any minimum, diverging,
+    and the median final loss (over the runs that did not diverge; NaN if all did)."""
     lrs = np.asarray(lrs, dtype=float)
-    global_share, diverged_share, median_loss = [], [], []
+    global_share, minimum_share, diverged_share, median_loss = [], [], [], []
     for lr in lrs:
         result = run(function, _with_lr(optimizer, lr), starts, steps, record=False, noise=noise, seed=seed)
-        global_share.append(float(np.mean(result.outcome == 0)))
+        global_share.append(float(np.mean(result.outcome == GLOBAL)))
+        minimum_share.append(float(np.mean((result.outcome == GLOBAL) | (result.outcome == LOCAL))))
         diverged_share.append(float(np.mean(result.diverged)))
         finite = result.final_loss[~result.diverged]
         median_loss.append(float(np.median(finite)) if finite.size else float("nan"))
-    return {"lr": lrs, "global_share": np.array(global_share), "diverged_share": np.array(diverged_share),
-            "median_final_loss": np.array(median_loss)}
+    return {"lr": lrs, "global_share": np.array(global_share), "minimum_share": np.array(minimum_share),
+            "diverged_share": np.array(diverged_share), "median_final_loss": np.array(median_loss)}
 
 
 def _with_lr(optimizer: Optimizer, lr: float) -> Optimizer:
     return type(optimizer)(**{**optimizer.hyperparameters, "lr": float(lr)})
 
 
-__all__ = ["BasinMap", "basin_map", "category_labels", "grid_starts", "lr_sweep", "sweep_starts",
-           "LOCAL", "OTHER_MINIMUM"]
+__all__ = ["BasinMap", "basin_map", "category_labels", "grid_starts", "lr_sweep", "sweep_starts", "OTHER_MINIMUM"]

@@ -68,7 +68,7 @@ def wait_for_paths(frame, titles, start=None, timeout=20.0) -> dict:
 
 
 def start_inputs(page) -> tuple[float, float]:
-    values = [page.get_by_label(label).input_value() for label in ("start x", "start y")]
+    values = [page.locator(f"input[aria-label=\"{label}\"]").input_value() for label in ("start x", "start y")]
     return float(values[0]), float(values[1])
 
 
@@ -154,3 +154,39 @@ def test_a_hostile_url_shows_a_warning_and_no_traceback(page, server):
     text = page.locator('[data-testid="stMain"]').inner_text()
     assert "Ignored URL parameter" in text
     assert "Traceback" not in text and page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_typed_function_type_click_and_paths_appear(page, server):
+    frame = open_page(page, server, "custom")
+    box = page.get_by_label("f(x, y) =", exact=True).and_(page.locator("input"))
+    box.fill("sin(x)*cos(y) + 0.1*(x^2 + y^2)")
+    box.press("Enter")
+    wait_for_app(page)
+    page.wait_for_function("() => location.search.includes('f.expression=')", timeout=20_000)
+    frame = plotly_frame(page)
+    click_fraction(page, frame, "custom", 0.7, 0.3)
+    page.wait_for_function("() => location.search.includes('start=')", timeout=20_000)
+    wait_for_app(page)
+    start = start_inputs(page)
+    paths = wait_for_paths(frame, ARTICLE_TITLES)
+    for title in ARTICLE_TITLES:
+        assert abs(paths[title]["x"][0] - start[0]) < 1e-4 and abs(paths[title]["y"][0] - start[1]) < 1e-4
+    assert "(estimated)" in frame.evaluate(
+        "() => JSON.stringify(document.querySelector('.js-plotly-plot').data.map(t => t.hovertemplate || ''))")
+    page.screenshot(path=str(ARTIFACTS / "page-custom.png"), full_page=True)
+
+
+def test_basins_and_success_table_render(page, server):
+    open_page(page, server, "two_gaussians", "?start=0.5,1")
+    page.get_by_role("tab", name="Basins & success rates").click()
+    page.get_by_text("Show the basins").click()
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    chart.wait_for(timeout=60_000)
+    wait_for_app(page, timeout=60_000)
+    images = chart.locator("image")
+    assert images.count() == 4, "one basin map per enabled optimizer"
+    table = page.locator('[data-testid="stDataFrame"]').last
+    table.wait_for(timeout=30_000)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / "basins.png"))

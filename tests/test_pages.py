@@ -143,3 +143,50 @@ def test_diverging_optimizer_is_reported_and_charts_get_finite_values():
     row = results(at).set_index("optimizer").loc["SGD"]
     assert row["outcome"].startswith("diverged at step ")
     assert math.isfinite(row["final x"]) and math.isfinite(row["final f"])
+
+
+# ---------------------------------------------------------------------------------------
+# "Your function"
+# ---------------------------------------------------------------------------------------
+def test_typed_function_page_runs_the_typed_function():
+    at = with_start("custom", -1.0, 1.5)
+    at.text_input(key="custom.w.expression").set_value("(1-x)^2 + 100*(y-x^2)^2").run()
+    assert not at.exception
+    table = results(at).set_index("optimizer")
+    rosenbrock = core.get_function("rosenbrock", domain=((-3, 3), (-3, 3)))
+    for name in ("sgd", "adam"):
+        hyperparameters = {k: at.session_state[f"custom.w.{name}.{k}"] for k in ("lr",)}
+        steps = at.session_state[f"custom.w.{name}.steps"]
+        optimizer = core.get_optimizer(name, **core.get_optimizer(name).hyperparameters | hyperparameters)
+        expected = core.run(rosenbrock, optimizer, [-1.0, 1.5], steps)
+        row = table.loc[optimizer.title]
+        np.testing.assert_allclose([row["final x"], row["final y"]], expected.final[0], rtol=1e-9, atol=1e-12)
+    assert at.query_params["f.expression"] == "(1-x)^2 + 100*(y-x^2)^2"
+
+
+@pytest.mark.parametrize("text", ["__import__('os').system('id')", "x.__class__", "9**9**9", "", "3 + 4",
+                                  "(" * 200 + "x" + ")" * 200, "x" * 600])
+def test_typed_function_page_refuses_hostile_text_with_a_message(text):
+    at = with_start("custom", 0.5, 0.5)
+    at.text_input(key="custom.w.expression").set_value(text).run()
+    assert not at.exception
+    assert at.error, "expected a clear message"
+    assert not at.dataframe  # nothing was run
+
+
+def test_typed_function_comes_back_from_the_url():
+    at = page_app("custom")
+    at.query_params["f.expression"] = "x**2 + 3*sin(y)*exp(-x**2)"
+    at.query_params["start"] = "1,1"
+    at.run()
+    assert not at.exception and not at.warning
+    assert at.text_input(key="custom.w.expression").value == "x**2 + 3*sin(y)*exp(-x**2)"
+    assert len(results(at)) == 4
+
+
+def test_typed_function_hostile_url_is_ignored_with_a_warning():
+    at = page_app("custom")
+    at.query_params["f.expression"] = "__import__('os').system('id')"
+    at.run()
+    assert not at.exception
+    assert any("expression" in w.value or "f.*" in w.value for w in at.warning)
