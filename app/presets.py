@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import core
+from core.functions import FUNCTION_CLASSES
 
 ARTICLE_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 
@@ -91,10 +92,22 @@ def library_preset(function_name: str) -> Preset:
 
 def get_preset(name: str, function_name: str) -> Preset:
     if name == "2018 post":
-        return article_preset(function_name)
-    if name == "library defaults":
-        return library_preset(function_name)
-    raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
+        preset = article_preset(function_name)
+    elif name == "library defaults":
+        preset = library_preset(function_name)
+    else:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
+    _bound_eve(preset, function_name)
+    return preset
+
+
+def _bound_eve(preset: Preset, function_name: str) -> None:
+    """Eve needs a lower bound f* of the loss: the function's known minimum where there is one."""
+    if "eve" not in preset.hyperparameters:
+        return
+    f_min = FUNCTION_CLASSES[function_name](**preset.function_params).f_min
+    if f_min is not None:
+        preset.hyperparameters["eve"]["f_star"] = float(f_min)
 
 
 @functools.cache

@@ -7,9 +7,13 @@ style of optax:
     state = opt.init(params)                       # params: (N, 2)
     params, state = opt.step(params, grad, state, t)  # t = 1, 2, ... the step number
 
-`state` is a NamedTuple of per-point arrays (each of shape (N, 2) or (N,)), so a run engine
-can index it by point (`type(state)(*(a[mask] for a in state))`) and the dashboard can show it.
-Nothing is mutated in place.
+`state` is a NamedTuple of per-point arrays (each of shape (N, 2), (N,) or (N, k)), so a run
+engine can index it by point (`type(state)(*(a[mask] for a in state))`) and the dashboard can
+show it. Nothing is mutated in place. An optimizer with `needs_loss = True` (Eve) also needs
+`loss = f(params)`, shape (N,): `opt.step(params, grad, state, t, loss=f(params))`.
+
+A look inside: `opt.internals(state, t)` returns named per-point quantities after step t (the
+names are listed in INTERNALS), e.g. the effective step size per coordinate.
 """
 
 from __future__ import annotations
@@ -56,6 +60,38 @@ class Empty(NamedTuple):
     """State of a stateless optimizer."""
 
 
+# ---------------------------------------------------------------------------------------
+# A look inside: named per-point quantities, for the dashboard's "internals" charts
+# ---------------------------------------------------------------------------------------
+INTERNALS: dict[str, str] = {
+    "effective step size x": "the factor on the step's direction along x: γ / (√v̂ + ε) for the "
+                             "adaptive methods, γ for SGD, momentum and Lion",
+    "effective step size y": "the same along y",
+    "first moment norm": "‖m‖, the norm of the momentum buffer or first-moment average",
+    "second moment x": "v along x: the average (Adagrad: the sum) of squared gradients, "
+                       "AdaBelief's s",
+    "second moment y": "the same along y",
+    "feedback d": "Eve's d_t, which divides its step",
+    "tuned lr": "YellowFin's learning rate α (running average of the tuned α_t)",
+    "tuned momentum": "YellowFin's momentum μ (running average of the tuned μ_t)",
+    "velocity norm": "YellowFin's ‖x_t − x_{t−1}‖",
+    "h_min": "YellowFin's estimate of the smallest curvature",
+    "h_max": "YellowFin's estimate of the largest curvature",
+    "variance C": "YellowFin's estimate of the gradient variance",
+    "distance D": "YellowFin's estimate of the distance to the optimum",
+}
+"""Every name `Optimizer.internals` may return, with its meaning. Each value has shape (N,)."""
+
+# State fields the default `internals` reads, by meaning; the first one present is used.
+FIRST_MOMENT_FIELDS = ("exp_avg", "momentum", "momentum_buffer")
+SECOND_MOMENT_FIELDS = ("exp_avg_sq", "square_avg", "exp_avg_var", "sum")
+
+
+def _first_field(state: NamedTuple, names) -> np.ndarray | None:
+    fields = state._asdict()
+    return next((fields[name] for name in names if name in fields), None)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Optimizer:
     """Base class. Subclasses set `name`, `title`, the hyperparameter fields and implement
@@ -78,6 +114,34 @@ class Optimizer:
 
     def step(self, params: np.ndarray, grad: np.ndarray, state: NamedTuple, t: int, loss=None):
         raise NotImplementedError
+
+    def internals(self, state: NamedTuple, t: int) -> dict[str, np.ndarray]:
+        """Named per-point quantities after step t (names and meanings in INTERNALS), each of
+        shape (N,). The default reads well-named state fields: "first moment norm" from the
+        first of FIRST_MOMENT_FIELDS, "second moment x/y" from the first of
+        SECOND_MOMENT_FIELDS, and "effective step size x/y" from `effective_step_size`."""
+        step_size = self.effective_step_size(state, t)
+        out = {"effective step size x": step_size[..., 0], "effective step size y": step_size[..., 1]}
+        first = _first_field(state, FIRST_MOMENT_FIELDS)
+        if first is not None:
+            out["first moment norm"] = np.linalg.norm(first, axis=-1)
+        second = _first_field(state, SECOND_MOMENT_FIELDS)
+        if second is not None:
+            out["second moment x"], out["second moment y"] = second[..., 0], second[..., 1]
+        return out
+
+    def effective_step_size(self, state: NamedTuple, t: int) -> np.ndarray:
+        """The step size per coordinate after step t, shape (N, 2): γ / (√v̂ + ε) with v the
+        second-moment field (AMSGrad's max_exp_avg_sq when present, the one it divides by),
+        v̂ = v / (1 − β₂ᵗ) for optimizers with `betas` (unless bias_correction is off), or γ
+        where the state has no second moment. Override where the rule differs."""
+        second = _first_field(state, ("max_exp_avg_sq",) + SECOND_MOMENT_FIELDS)
+        if second is None:
+            points = np.shape(state[0])[:1] if len(state) else ()
+            return np.full(points + (2,), float(self.lr))
+        if hasattr(self, "betas") and getattr(self, "bias_correction", True):
+            second = second / (1 - self.betas[1] ** t)
+        return self.lr / (np.sqrt(second) + getattr(self, "eps", 0.0))
 
     @property
     def hyperparameters(self) -> dict:
@@ -117,6 +181,10 @@ def _ema_of_square(average, value, decay: float):
 # ---------------------------------------------------------------------------------------
 # SGD family
 # ---------------------------------------------------------------------------------------
+class StepSize(NamedTuple):
+    step_size: np.ndarray  # (N,): γ. Constant; kept so that SGD's state knows its points.
+
+
 @dataclass(frozen=True, kw_only=True)
 class SGD(Optimizer):
     r"""Plain gradient descent (torch.optim.SGD with momentum=0).
@@ -135,6 +203,9 @@ class SGD(Optimizer):
     def check(self) -> None:
         super().check()
         check_range(self.name, "weight_decay", self.weight_decay, 0.0)
+
+    def init(self, params):
+        return StepSize(np.full(np.shape(params)[:-1], float(self.lr)))
 
     def step(self, params, grad, state, t, loss=None):
         params, grad = _weight_decay(params, grad, self.weight_decay, self.lr)
@@ -278,6 +349,19 @@ class RMSprop(Optimizer):
         else:
             params = params - self.lr * grad / avg
         return params, RMSpropState(square_avg, grad_avg, buffer)
+
+    def effective_step_size(self, state, t):
+        """γ / (√ṽ + ε), with ṽ = v − ḡ² when centered."""
+        square_avg = state.square_avg
+        if self.centered:
+            square_avg = square_avg - state.grad_avg * state.grad_avg
+        return self.lr / (np.sqrt(square_avg) + self.eps)
+
+    def internals(self, state, t):
+        out = super().internals(state, t)
+        if self.momentum == 0:
+            del out["first moment norm"]  # the buffer is not used
+        return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -473,22 +557,34 @@ class RAdam(_AdamFamily):
         super().check()
         _check_flag(self.name, "decoupled_weight_decay", self.decoupled_weight_decay)
 
+    def _rectification(self, t: int) -> float | None:
+        """r_t, or None while ρ_t ≤ 5 (when the step is not adaptive)."""
+        beta2 = self.betas[1]
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * t * (beta2**t) / (1 - beta2**t)
+        if rho_t > 5.0:
+            return ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        return None
+
     def step(self, params, grad, state, t, loss=None):
         beta1, beta2 = self.betas
         params, grad = _weight_decay(params, grad, self.weight_decay, self.lr, self.decoupled_weight_decay)
         m, v = self._moments(state, grad)
-        bias_correction1 = 1 - beta1**t
-        bias_correction2 = 1 - beta2**t
-        m_hat = m / bias_correction1
-        rho_inf = 2 / (1 - beta2) - 1
-        rho_t = rho_inf - 2 * t * (beta2**t) / bias_correction2
-        if rho_t > 5.0:
-            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            adaptive_lr = bias_correction2**0.5 / (np.sqrt(v) + self.eps)
+        m_hat = m / (1 - beta1**t)
+        rect = self._rectification(t)
+        if rect is not None:
+            adaptive_lr = (1 - beta2**t) ** 0.5 / (np.sqrt(v) + self.eps)
             update = m_hat * self.lr * adaptive_lr * rect
         else:
             update = m_hat * self.lr
         return params - update, Moments(m, v)
+
+    def effective_step_size(self, state, t):
+        """γ r_t √(1 − β₂ᵗ) / (√v_t + ε) once rectified (ρ_t > 5), γ before."""
+        rect = self._rectification(t)
+        if rect is None:
+            return np.full(state.exp_avg.shape, float(self.lr))
+        return self.lr * (1 - self.betas[1] ** t) ** 0.5 / (np.sqrt(state.exp_avg_sq) + self.eps) * rect
 
 
 class AdamaxState(NamedTuple):
@@ -522,6 +618,10 @@ class Adamax(_AdamFamily):
         u = np.maximum(beta2 * state.exp_inf, np.abs(grad) + self.eps)
         step_size = self.lr / (1 - beta1**t)
         return params - step_size * m / u, AdamaxState(m, u)
+
+    def effective_step_size(self, state, t):
+        """γ / u_t (u already holds ε), the factor on m̂_t = m_t / (1 − β₁ᵗ)."""
+        return self.lr / state.exp_inf
 
 
 # ---------------------------------------------------------------------------------------
@@ -568,6 +668,10 @@ class Adagrad(Optimizer):
         total = state.sum + grad * grad
         return params - step_size * grad / (np.sqrt(total) + self.eps), AdagradState(total)
 
+    def effective_step_size(self, state, t):
+        """(γ / (1 + (t − 1) η)) / (√s_t + ε)."""
+        return self.lr / (1 + (t - 1) * self.lr_decay) / (np.sqrt(state.sum) + self.eps)
+
 
 class AdadeltaState(NamedTuple):
     square_avg: np.ndarray  # v, the average of g²
@@ -608,6 +712,11 @@ class Adadelta(Optimizer):
         delta = np.sqrt(state.acc_delta + self.eps) / np.sqrt(square_avg + self.eps) * grad
         acc_delta = _ema_of_square(state.acc_delta, delta, self.rho)
         return params - self.lr * delta, AdadeltaState(square_avg, acc_delta)
+
+    def effective_step_size(self, state, t):
+        """γ √(u_t + ε) / √(v_t + ε): the factor on g with the averages after step t (step t
+        itself used u_{t−1})."""
+        return self.lr * np.sqrt(state.acc_delta + self.eps) / np.sqrt(state.square_avg + self.eps)
 
 
 # ---------------------------------------------------------------------------------------
@@ -695,11 +804,299 @@ class AdaBelief(Optimizer):
 
 
 # ---------------------------------------------------------------------------------------
+# Self-tuning optimizers the article's closing paragraph asks about, from their papers
+# ---------------------------------------------------------------------------------------
+_TINY = np.finfo(float).tiny  # the smallest positive normal float
+
+
+class EveState(NamedTuple):
+    exp_avg: np.ndarray  # first moment m
+    exp_avg_sq: np.ndarray  # second moment v
+    d: np.ndarray  # (N,): the feedback coefficient d_t that divides the step
+    loss_hat: np.ndarray  # (N,): f̂_{t−1}, the clipped running loss, measured from f* (f̂ − f*)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Eve(Optimizer):
+    r"""Eve: Adam with feedback from the loss, Algorithm 1 of the paper.
+
+    m_t, v_t, m̂_t = m_t / (1 − β₁ᵗ), v̂_t = v_t / (1 − β₂ᵗ) as in Adam; φ_t = f(x_{t−1}) − f*
+    t = 1:  f̂ = φ_1,  d_1 = 1
+    t > 1:  (δ, Δ) = (k + 1, K + 1) if φ_t ≥ f̂_prev, else (1/(K + 1), 1/(k + 1))
+            c_t = min(max(δ, φ_t / f̂_prev), Δ);    f̂ = c_t f̂_prev
+            r_t = |f̂ − f̂_prev| / min(f̂, f̂_prev);   d_t = β₃ d_{t−1} + (1 − β₃) r_t
+    x_t = x_{t−1} − γ m̂_t / (d_t √v̂_t + ε)
+
+    with g_t = ∇f(x_{t−1}), betas = (β₁, β₂, β₃), k = lower_threshold, K = upper_threshold.
+    Koushik & Hayashi, "Improving Stochastic Gradient Descent with Feedback" (2016),
+    arXiv:1611.01505v1.
+
+    What is followed, exactly: Algorithm 1 as printed. The loss compared is f(x_{t−1}), the
+    loss where this step's gradient is taken (the engine passes it as `loss`), and it is
+    compared with the *smoothed* previous loss f̂, not with the previous raw loss (≥ selects
+    the rising branch; the authors' Keras code uses >). The clipping acts on the ratio c_t of
+    the two (so f̂ moves by a factor in [k + 1, K + 1] or [1/(K + 1), 1/(k + 1)] every step);
+    d is not clipped, but since r_t = |c_t − 1| / min(c_t, 1) lies in [k, K], d stays between
+    min(1, k) and max(1, K). ε is added after multiplying √v̂ by d, with both moments
+    bias-corrected (the Keras code folds the corrections into the step size instead, which
+    moves ε). The 2018 revision ("Eve: A Gradient Based Optimization Method with Locally and
+    Globally Adaptive Learning Rates") instead clips d_t = |f_t − f_{t−1}| /
+    (min(f_t, f_{t−1}) − f*) itself to [1/c, c] and averages the clipped values; that is not
+    what this implements.
+
+    f_star, the lower bound f*: Algorithm 1 works on relative changes of a loss whose
+    minimum is 0; here it runs on f − f*. The default 0 suits non-negative functions; the
+    dashboard passes the function's known f_min where there is one. Where f − f* ≤ 0 (f* is
+    not a lower bound, or a point sits exactly at it) the gap is floored at the smallest
+    positive float, so the feedback stays finite (it then reads as a large relative drop).
+    """
+
+    name: ClassVar[str] = "eve"
+    title: ClassVar[str] = "Eve"
+    needs_loss: ClassVar[bool] = True
+
+    lr: float = 1e-3
+    betas: tuple[float, float, float] = (0.9, 0.999, 0.999)
+    eps: float = 1e-8
+    lower_threshold: float = 0.1
+    upper_threshold: float = 10.0
+    f_star: float = 0.0
+
+    def check(self) -> None:
+        super().check()
+        if not (isinstance(self.betas, (tuple, list)) and len(self.betas) == 3):
+            raise ValueError(
+                f"{self.name}: betas must be a triple (beta1, beta2, beta3), each in [0.0, 1.0), got {self.betas!r}"
+            )
+        for i, beta in enumerate(self.betas):
+            check_range(self.name, f"betas[{i}]", beta, 0.0, 1.0)
+        check_range(self.name, "eps", self.eps, 0.0)
+        check_range(self.name, "lower_threshold", self.lower_threshold, 0.0, low_open=True)
+        check_range(self.name, "upper_threshold", self.upper_threshold, float(self.lower_threshold))
+        check_range(self.name, "f_star", self.f_star, -math.inf, low_open=True)
+
+    def init(self, params):
+        points = np.shape(params)[:-1]
+        return EveState(_zeros(params), _zeros(params), np.ones(points), np.zeros(points))
+
+    def step(self, params, grad, state, t, loss=None):
+        if loss is None:
+            raise ValueError(f"{self.name}: step needs loss = f(params) (needs_loss is True)")
+        beta1, beta2, beta3 = self.betas
+        k, big_k = self.lower_threshold, self.upper_threshold
+        m = beta1 * state.exp_avg + (1 - beta1) * grad
+        v = _ema_of_square(state.exp_avg_sq, grad, beta2)
+        gap = np.maximum(np.asarray(loss, dtype=float) - self.f_star, _TINY)  # φ_t = f(x_{t−1}) − f*
+        if t == 1:
+            loss_hat, d = gap, np.ones_like(gap)
+        else:
+            previous = state.loss_hat
+            rising = gap >= previous
+            low = np.where(rising, k + 1, 1 / (big_k + 1))
+            high = np.where(rising, big_k + 1, 1 / (k + 1))
+            with np.errstate(over="ignore"):  # a ratio that overflows is clipped to Δ anyway
+                c = np.minimum(np.maximum(low, gap / previous), high)
+            loss_hat = np.maximum(c * previous, _TINY)
+            r = np.abs(loss_hat - previous) / np.minimum(loss_hat, previous)
+            d = beta3 * state.d + (1 - beta3) * r
+        m_hat = m / (1 - beta1**t)
+        v_hat = v / (1 - beta2**t)
+        params = params - self.lr * m_hat / (d[..., None] * np.sqrt(v_hat) + self.eps)
+        return params, EveState(m, v, d, loss_hat)
+
+    def effective_step_size(self, state, t):
+        """γ / (d_t √v̂_t + ε)."""
+        v_hat = state.exp_avg_sq / (1 - self.betas[1] ** t)
+        return self.lr / (state.d[..., None] * np.sqrt(v_hat) + self.eps)
+
+    def internals(self, state, t):
+        return {**super().internals(state, t), "feedback d": state.d}
+
+
+class YellowFinState(NamedTuple):
+    velocity: np.ndarray  # x_t − x_{t−1}
+    curvatures: np.ndarray  # (N, w): the last w values of h = ‖g‖² (before step w, padded with h_1)
+    h_min_avg: np.ndarray  # (N,): running average of the window's smallest h
+    h_max_avg: np.ndarray  # (N,): running average of the window's largest h
+    grad_avg: np.ndarray  # ḡ, running average of g
+    grad_norm_sq_avg: np.ndarray  # (N,): running average of ‖g‖² (the paper's 1ᵀ(g²)‾ and h̄)
+    grad_norm_avg: np.ndarray  # (N,): running average of ‖g‖
+    dist_avg: np.ndarray  # (N,): running average of (‖g‖)‾ / h̄, the distance D before debiasing
+    tuned_lr: np.ndarray  # (N,): α, running average of the tuned α_t (starts at lr)
+    tuned_momentum: np.ndarray  # (N,): μ, running average of the tuned μ_t (starts at momentum)
+
+
+def _ratio_or_zero(numerator, denominator):
+    """numerator / denominator, 0 where the denominator is 0 (without a warning)."""
+    nonzero = denominator != 0
+    return np.where(nonzero, numerator / np.where(nonzero, denominator, 1.0), 0.0)
+
+
+def yellowfin_single_step(h_min, h_max, C, D):
+    r"""YellowFin's SingleStep tuner, for h_max > 0: returns (μ_t, α_t) with
+
+        μ_t, α_t = argmin μ D² + α² C   s.t.  √μ ≥ (√κ − 1)/(√κ + 1),  α = (1 − √μ)² / h_min,
+
+    κ = h_max / h_min. With α substituted, x = √μ minimizes x² D² + (1 − x)⁴ C / h_min²:
+    y = x − 1 is the real root (in (−1, 0)) of y³ + p y + p = 0, p = D² h_min² / (2C). The
+    paper writes it with Vieta's substitution, y = w − p/(3w), w³ = −(p + √(p² + 4p³/27))/2;
+    this evaluates the same root in the equivalent hyperbolic form
+    1 − x = (3/a) sinh(⅓ arsinh a), a = (3/2)√(3/p) = √(13.5 C) / (D h_min), in which nothing
+    cancels when p is large (Vieta's two terms then nearly cancel). Then
+    √μ_t = max(x, (√κ − 1)/(√κ + 1)) and α_t = (1 − √μ_t)² / h_min.
+
+    The degenerate cases, as the formulas specialize (no ε is added, unlike the official code):
+      C = 0 (p = ∞: gradients that have not changed, e.g. exact gradients at t = 1): x = 0, so
+        μ_t = ((√κ − 1)/(√κ + 1))² and α_t = (1 − √μ_t)²/h_min = 4 / (√h_max + √h_min)², the
+        noiseless tuning of heavy-ball momentum for the curvature range [h_min, h_max];
+      D·h_min = 0 (p = 0, e.g. h_min = 0 after zero gradients): x = 1, μ_t = 1 and α_t = 0.
+    """
+    root_min, root_max = np.sqrt(h_min), np.sqrt(h_max)
+    bound_gap = 2 * root_min / (root_max + root_min)  # 1 − (√κ − 1)/(√κ + 1)
+    scale = D * h_min
+    a = np.sqrt(13.5) * np.sqrt(C) / np.where(scale > 0, scale, 1.0)
+    regular = (scale > 0) & (a > 0) & np.isfinite(a)
+    a = np.where(regular, a, 1.0)
+    root_gap = np.where(regular, 3 * np.sinh(np.arcsinh(a) / 3) / a,  # 1 − x
+                        np.where((scale > 0) & (C == 0), 1.0, 0.0))
+    gap = np.minimum(root_gap, bound_gap)  # 1 − √μ_t
+    return (1 - gap) ** 2, _ratio_or_zero(gap * gap, h_min)
+
+
+def _check_count(owner: str, name: str, value, low: int) -> None:
+    """Raise ValueError unless value is a whole number ≥ low (10 and 10.0 both pass)."""
+    whole = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) \
+        and float(value).is_integer()
+    if not whole or value < low:
+        raise ValueError(f"{owner}: invalid {name} {value!r}; accepted: a whole number >= {low}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class YellowFin(Optimizer):
+    r"""YellowFin: momentum SGD that tunes its own learning rate and momentum, Algorithm 1 of
+    the paper with its SingleStep tuner (Algorithms 2–4 for the measurements).
+
+    h_t = ‖g_t‖²;   h_min,t, h_max,t = min, max of the last w values of h
+    h_min ← β h_min + (1 − β) h_min,t;   h_max ← β h_max + (1 − β) h_max,t      (curvature range)
+    ḡ ← β ḡ + (1 − β) g_t;   h̄ ← β h̄ + (1 − β) ‖g_t‖²;   C = h̄ − ‖ḡ‖²          (variance)
+    (‖g‖)‾ ← β (‖g‖)‾ + (1 − β) ‖g_t‖;   D ← β D + (1 − β) (‖g‖)‾ / h̄          (distance)
+    μ_t, α_t = SingleStep(C, D, h_min, h_max): x = √μ from the cubic (see
+        `yellowfin_single_step`), μ_t = max(x², ((√κ − 1)/(√κ + 1))²), κ = h_max / h_min,
+        α_t = (1 − √μ_t)² / h_min
+    α ← β α + (1 − β) α_t;   μ ← β μ + (1 − β) μ_t        (α_0 = lr, μ_0 = momentum)
+    x_t = x_{t−1} − α g_t + μ (x_{t−1} − x_{t−2})
+
+    with g_t = ∇f(x_{t−1}) and x_{−1} = x_0. Zhang & Mitliagkas, "YellowFin and the Art of
+    Momentum Tuning" (2017), arXiv:1706.03471.
+
+    As in the authors' implementation, h_min, h_max, C and D are zero-debiased (each running
+    average divided by 1 − βᵗ; the paper's pseudo-code omits this, and without it the
+    estimates are ~1000× too small for the first steps), and the tuned values are themselves
+    averaged with β before use (as in the implementation's first release and its tests;
+    later releases use α_t, μ_t directly by default). The tuner runs from the first step
+    (the implementation keeps lr and momentum unchanged at its step 0). The update is the
+    paper's x_t = x_{t−1} − α g + μ(x_{t−1} − x_{t−2}) (the implementation feeds α, μ to a
+    torch/TF momentum optimizer, which differs while α changes). Its extras (log-scale
+    smoothing of h, gradient clipping, the lr warm-up, sparsity debiasing) are left out.
+
+    Exact gradients: C estimates the gradient variance from the running averages of g and
+    g², so along a noise-free path it measures how much the gradient has changed, and is 0
+    only while it has not (at t = 1, or for a constant gradient; up to rounding, as
+    h̄ − ‖ḡ‖² cancels, so it is clamped at 0). Then the SingleStep problem and its closed
+    form give x = 0 (p = ∞, not p = 0): μ_t is the robust-region bound and
+    α_t = 4 / (√h_max + √h_min)², with no ε involved; a rounding-sized C gives x ≈ 1/p ≈ 0.
+    A start at a stationary point (g = 0, so h = 0) leaves the tuned values unchanged until a
+    gradient is non-zero.
+
+    The curvature estimate is ‖g‖², not a second derivative, so α_t scales like 1/‖g‖²: from
+    a start where the gradient is small but the curvature is not (next to a minimum, or in
+    Rosenbrock's valley from (−1, 1)) the tuned lr overshoots and the run diverges. That is
+    the algorithm on exact gradients, not a numerical accident.
+
+    Defaults: β = 0.999, w = 20 and momentum 0 as in the paper; lr = 1e-4, the official
+    implementation's initial learning rate (the paper's experiments start from 1.0, which
+    here makes the first steps diverge on most functions, as α moves away from its start
+    by only 0.1% a step).
+    """
+
+    name: ClassVar[str] = "yellowfin"
+    title: ClassVar[str] = "YellowFin"
+
+    lr: float = 1e-4
+    momentum: float = 0.0
+    beta: float = 0.999
+    curv_win_width: int = 20
+
+    def check(self) -> None:
+        super().check()
+        check_range(self.name, "momentum", self.momentum, 0.0, 1.0)
+        check_range(self.name, "beta", self.beta, 0.0, 1.0)
+        _check_count(self.name, "curv_win_width", self.curv_win_width, 1)
+
+    def init(self, params):
+        points = np.shape(params)[:-1]
+        zeros = np.zeros(points)
+        return YellowFinState(
+            velocity=_zeros(params), curvatures=np.zeros(points + (int(self.curv_win_width),)),
+            h_min_avg=zeros, h_max_avg=zeros, grad_avg=_zeros(params), grad_norm_sq_avg=zeros,
+            grad_norm_avg=zeros, dist_avg=zeros, tuned_lr=np.full(points, float(self.lr)),
+            tuned_momentum=np.full(points, float(self.momentum)),
+        )
+
+    def estimates(self, state: YellowFinState, t: int):
+        """The debiased measurements after step t: (h_min, h_max, C, D), each (N,)."""
+        debias = 1 - self.beta**t
+        grad_avg = state.grad_avg / debias
+        variance = state.grad_norm_sq_avg / debias - np.sum(grad_avg * grad_avg, axis=-1)
+        return (state.h_min_avg / debias, state.h_max_avg / debias, np.maximum(variance, 0.0),
+                state.dist_avg / debias)
+
+    def step(self, params, grad, state, t, loss=None):
+        beta = self.beta
+        h = np.sum(grad * grad, axis=-1)
+        if t == 1:
+            window = np.repeat(h[..., None], int(self.curv_win_width), axis=-1)
+        else:
+            window = np.concatenate([state.curvatures[..., 1:], h[..., None]], axis=-1)
+        grad_norm_sq_avg = beta * state.grad_norm_sq_avg + (1 - beta) * h
+        grad_norm_avg = beta * state.grad_norm_avg + (1 - beta) * np.sqrt(h)
+        state = state._replace(
+            curvatures=window,
+            h_min_avg=beta * state.h_min_avg + (1 - beta) * window.min(axis=-1),
+            h_max_avg=beta * state.h_max_avg + (1 - beta) * window.max(axis=-1),
+            grad_avg=beta * state.grad_avg + (1 - beta) * grad,
+            grad_norm_sq_avg=grad_norm_sq_avg,
+            grad_norm_avg=grad_norm_avg,
+            dist_avg=beta * state.dist_avg + (1 - beta) * _ratio_or_zero(grad_norm_avg, grad_norm_sq_avg),
+        )
+        h_min, h_max, variance, distance = self.estimates(state, t)
+        measured = h_max > 0  # some gradient so far was non-zero
+        mu_t, alpha_t = yellowfin_single_step(h_min, np.where(measured, h_max, 1.0), variance, distance)
+        alpha = beta * state.tuned_lr + (1 - beta) * np.where(measured, alpha_t, state.tuned_lr)
+        mu = beta * state.tuned_momentum + (1 - beta) * np.where(measured, mu_t, state.tuned_momentum)
+        velocity = mu[..., None] * state.velocity - alpha[..., None] * grad
+        return params + velocity, state._replace(velocity=velocity, tuned_lr=alpha, tuned_momentum=mu)
+
+    def effective_step_size(self, state, t):
+        """α, the tuned learning rate, on both coordinates."""
+        return np.repeat(state.tuned_lr[..., None], 2, axis=-1)
+
+    def internals(self, state, t):
+        h_min, h_max, variance, distance = self.estimates(state, t)
+        return {
+            "effective step size x": state.tuned_lr, "effective step size y": state.tuned_lr,
+            "tuned lr": state.tuned_lr, "tuned momentum": state.tuned_momentum,
+            "velocity norm": np.linalg.norm(state.velocity, axis=-1),
+            "h_min": h_min, "h_max": h_max, "variance C": variance, "distance D": distance,
+        }
+
+
+# ---------------------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------------------
 _CLASSES: tuple[type[Optimizer], ...] = (
     SGD, Momentum, Nesterov, RMSprop, Adam, AMSGrad, AdamW, NAdam, RAdam, Adamax, Adagrad,
-    Adadelta, Lion, AdaBelief,
+    Adadelta, Lion, AdaBelief, Eve, YellowFin,
 )
 OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {cls.name: cls for cls in _CLASSES}
 OPTIMIZERS: tuple[str, ...] = tuple(OPTIMIZER_CLASSES)

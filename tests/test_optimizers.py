@@ -2,7 +2,8 @@
 
 * Every optimizer torch.optim has is checked against torch's own trajectories
   (tests/data/reference_trajectories.npz, made by tests/data/make_reference.py).
-* Lion and AdaBelief, which torch lacks, against their papers' algorithms written out below.
+* Lion and AdaBelief, which torch lacks, against their papers' algorithms written out below
+  (Eve and YellowFin: tests/test_new_optimizers.py).
 * The 2018 article's optimizers against its formulas as coded.
 * Validation, purity and a descent check for every optimizer.
 """
@@ -63,8 +64,11 @@ def test_matches_torch(index):
     np.testing.assert_allclose(result.points, POINTS[index], rtol=1e-9, atol=1e-12)
 
 
+NOT_IN_TORCH = {"lion", "adabelief", "eve", "yellowfin"}
+
+
 def test_reference_covers_every_torch_optimizer():
-    torch_backed = set(core.OPTIMIZERS) - {"lion", "adabelief"}
+    torch_backed = set(core.OPTIMIZERS) - NOT_IN_TORCH
     for name in torch_backed:
         cases = [c for c in CASES if c["optimizer"] == name]
         assert any(not set(c["hyperparameters"]) - {"lr"} for c in cases), f"{name}: no defaults case"
@@ -273,6 +277,22 @@ SPECIFIC = {
     ],
     "lion": BETAS + _nonnegative("weight_decay"),
     "adabelief": BETAS + _nonnegative("eps"),
+    "eve": [
+        ({"betas": (0.9, 0.999)}, "betas must be a triple"),
+        ({"betas": (0.9, 0.999, 1.0)}, f"invalid betas[2] 1.0; {UNIT}"),
+        ({"betas": (-0.1, 0.999, 0.999)}, f"invalid betas[0] -0.1; {UNIT}"),
+        *_nonnegative("eps"),
+        ({"lower_threshold": 0.0}, "invalid lower_threshold 0.0; accepted range (0.0, inf)"),
+        ({"upper_threshold": 0.05}, "invalid upper_threshold 0.05; accepted range [0.1, inf)"),
+        ({"f_star": NAN}, "invalid f_star nan"),
+        ({"f_star": "0"}, "f_star must be a number"),
+    ],
+    "yellowfin": [
+        ({"momentum": 1.0}, f"invalid momentum 1.0; {UNIT}"),
+        ({"beta": 1.0}, f"invalid beta 1.0; {UNIT}"),
+        ({"curv_win_width": 0}, "invalid curv_win_width 0; accepted: a whole number >= 1"),
+        ({"curv_win_width": 2.5}, "invalid curv_win_width 2.5"),
+    ],
 }
 
 VALIDATION = [(name, kwargs, message) for name in core.OPTIMIZERS for kwargs, message in COMMON + SPECIFIC[name]]
@@ -308,7 +328,7 @@ def test_accepts_edge_values():
 def test_registry_order():
     assert core.OPTIMIZERS == (
         "sgd", "momentum", "nesterov", "rmsprop", "adam", "amsgrad", "adamw", "nadam", "radam",
-        "adamax", "adagrad", "adadelta", "lion", "adabelief",
+        "adamax", "adagrad", "adadelta", "lion", "adabelief", "eve", "yellowfin",
     )
 
 
@@ -335,7 +355,14 @@ BUSY = {
     "adadelta": {"weight_decay": 0.1},
     "lion": {"weight_decay": 0.1},
     "adabelief": {},
+    "eve": {"f_star": -1.0, "betas": (0.9, 0.999, 0.9)},
+    "yellowfin": {"momentum": 0.5, "beta": 0.9, "curv_win_width": 3},
 }
+
+
+def _loss(optimizer, rng, n):
+    """A loss for optimizers that need one (Eve), None for the others."""
+    return rng.uniform(0.0, 2.0, size=n) if optimizer.needs_loss else None
 
 
 @pytest.mark.parametrize("name", core.OPTIMIZERS)
@@ -345,13 +372,13 @@ def test_step_is_pure_and_deterministic(name):
     params = rng.normal(size=(5, 2))
     state = optimizer.init(params)
     for t in range(1, 8):  # past RAdam's warm-up (ρ_t > 5 from t = 6)
-        params, state = optimizer.step(params, rng.normal(size=(5, 2)), state, t)
+        params, state = optimizer.step(params, rng.normal(size=(5, 2)), state, t, loss=_loss(optimizer, rng, 5))
         for array in state:
-            assert array.shape in ((5, 2), (5,)), "per-point state"
-    grad = rng.normal(size=(5, 2))
+            assert array.shape[0] == 5 and array.ndim in (1, 2), "per-point state"
+    grad, loss = rng.normal(size=(5, 2)), _loss(optimizer, rng, 5)
     copies = params.copy(), grad.copy(), [a.copy() for a in state]
-    first = optimizer.step(params, grad, state, 8)
-    second = optimizer.step(params, grad, state, 8)
+    first = optimizer.step(params, grad, state, 8, loss=loss)
+    second = optimizer.step(params, grad, state, 8, loss=loss)
     np.testing.assert_array_equal(first[0], second[0])
     for a, b in zip(first[1], second[1]):
         np.testing.assert_array_equal(a, b)
@@ -367,13 +394,14 @@ def test_points_are_independent(name):
     optimizer = get_optimizer(name, lr=0.01, **BUSY[name])
     rng = np.random.default_rng(1)
     params, grads = rng.normal(size=(3, 2)), rng.normal(size=(4, 3, 2))
+    losses = rng.uniform(0.0, 2.0, size=(4, 3))
     together, state = params, optimizer.init(params)
-    for t, grad in enumerate(grads, start=1):
-        together, state = optimizer.step(together, grad, state, t)
+    for t, (grad, loss) in enumerate(zip(grads, losses), start=1):
+        together, state = optimizer.step(together, grad, state, t, loss=loss)
     for i in range(3):
         alone, state = params[i : i + 1], optimizer.init(params[i : i + 1])
-        for t, grad in enumerate(grads, start=1):
-            alone, state = optimizer.step(alone, grad[i : i + 1], state, t)
+        for t, (grad, loss) in enumerate(zip(grads, losses), start=1):
+            alone, state = optimizer.step(alone, grad[i : i + 1], state, t, loss=loss[i : i + 1])
         np.testing.assert_array_equal(alone[0], together[i])
 
 
@@ -384,5 +412,5 @@ def test_defaults_descend_a_bowl(name):
     params = np.array([[1.0, 1.0]])
     state = optimizer.init(params)
     for t in range(1, 101):
-        params, state = optimizer.step(params, 2 * params, state, t)
+        params, state = optimizer.step(params, 2 * params, state, t, loss=np.sum(params**2, axis=-1))
     assert np.sum(params**2) < 2.0
