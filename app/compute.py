@@ -14,6 +14,8 @@ import streamlit as st
 import core
 from core.functions import FUNCTION_CLASSES, TestFunction
 
+from . import figures
+
 GRID_RESOLUTION = 150
 
 
@@ -25,6 +27,12 @@ def params_key(params: dict) -> str:
 def make_function(function_name: str, key: str) -> TestFunction:
     params = json.loads(key)
     return FUNCTION_CLASSES[function_name](**params)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def landscape_base(function_name: str, key: str) -> tuple[str, int]:
+    """The landscape's contour and minima as JSON text (see app.figures.landscape_base)."""
+    return figures.landscape_base(make_function(function_name, key), contour_grid(function_name, key))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -50,3 +58,14 @@ def optimizer_run(function_name: str, key: str, optimizer_name: str, hyper_key: 
         "outcome": int(result.outcome[0]),
         "steps_to_converge": int(result.steps_to_converge[0]),
     }
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def curve_specs(paths: tuple[tuple, ...], f_min: float | None) -> tuple[dict, dict]:
+    """The Vega-Lite specs of the loss and gradient-norm charts (Altair), cached: building and
+    validating them costs ~50 ms each, most of a rerun. `paths` are `figures.Path` fields as
+    tuples (name, title, colour, points, losses, gradient norms)."""
+    drawn = [figures.Path(*fields) for fields in paths]
+    data = figures.curves_frame(drawn, f_min)
+    return (figures.loss_chart(data, drawn, f_min).to_dict(),
+            figures.gradient_chart(data, drawn).to_dict())

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import altair as alt
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 # ColorBrewer YlGnBu, low = light yellow, high = dark blue (the article's colours). Spelled
 # out because plotly's built-in "YlGnBu" runs the other way.
+TEMPLATE = "plotly_white"  # explicit: Streamlit's default template shows near-black inside components
 YLGNBU = ["#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#253494", "#081d58"]
 FIGURE_HEIGHT = 560
 LOG_FLOOR = 1e-16  # f − f_min below this is drawn at this value on log axes
@@ -44,17 +44,30 @@ class Path:
 
 
 class FigureJSON:
-    """A Plotly figure as a plain dict, with the `to_json` that streamlit-plotly-events calls.
+    """A Plotly figure as JSON, with the `to_json` that streamlit-plotly-events calls.
 
-    We post-process the figure as a dict to add what plotly.py 7 no longer validates but the
-    component's plotly.js 1.58 supports: filter transforms, which make the step animation
-    cheap (each frame only changes the step threshold)."""
+    Built from plain dicts rather than plotly.py objects: validating and copying the contour's
+    22,500 values on every rerun cost most of a rerun. The landscape's static traces (contour,
+    minima) come as JSON text made once per function and cached (`landscape_base`); only the
+    paths are serialized per rerun. Plain dicts also carry what plotly.py 7 no longer validates
+    but the component's plotly.js 1.58 supports: filter transforms, which make the step
+    animation cheap (each frame only changes the step threshold)."""
 
-    def __init__(self, figure: dict):
+    def __init__(self, base_traces_json: str, figure: dict):
+        self.base_traces_json = base_traces_json
         self.figure = figure
 
     def to_json(self) -> str:
-        return json.dumps(self.figure, separators=(",", ":"), allow_nan=False)
+        traces = [self.base_traces_json] + [_dumps(trace) for trace in self.figure["data"]]
+        rest = _dumps({k: v for k, v in self.figure.items() if k != "data"})
+        return '{"data":[' + ",".join(t for t in traces if t) + "]," + rest[1:]
+
+    def to_dict(self) -> dict:
+        return json.loads(self.to_json())
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 def _rounded(values: np.ndarray, digits: int = 5) -> list:
@@ -97,83 +110,97 @@ def contour_levels(function, z: np.ndarray) -> tuple[np.ndarray, dict, bool]:
     return z, {"start": low, "end": high, "size": size}, False
 
 
-def landscape_figure(function, grid, paths: list[Path], start=None, *, animate: bool = True,
-                     height: int = FIGURE_HEIGHT) -> FigureJSON:
-    """The contour of `function` over its domain with every path, the start and the minima."""
+def landscape_base(function, grid) -> tuple[str, int]:
+    """The static traces of the landscape (contour and minima) as JSON text, and their count."""
     xs, ys, z = grid
     colour_values, levels, is_log = contour_levels(function, z)
-    contour = go.Contour(
-        x=_rounded(xs, 6), y=_rounded(ys, 6), z=_rounded(colour_values, 4),
-        colorscale=[[i / (len(YLGNBU) - 1), c] for i, c in enumerate(YLGNBU)],
-        contours={"coloring": "fill", "showlines": False, **{k: v for k, v in levels.items() if v is not None}},
-        autocontour=levels["size"] is None, ncontours=25,
-        colorbar={"title": {"text": "log₁₀(f − f_min)" if is_log else "f"}, "thickness": 14},
-        hovertemplate="x=%{x:.3f}<br>y=%{y:.3f}<extra>click to start here</extra>",
-        name="f", showscale=True,
-    )
-    fig = go.Figure(contour)
+    contour = {
+        "type": "contour", "name": "f", "x": _rounded(xs, 6), "y": _rounded(ys, 6), "z": _rounded(colour_values, 4),
+        "colorscale": [[i / (len(YLGNBU) - 1), c] for i, c in enumerate(YLGNBU)],
+        "contours": {"coloring": "fill", "showlines": False, **{k: v for k, v in levels.items() if v is not None}},
+        "autocontour": levels["size"] is None, "ncontours": 25, "showscale": True,
+        "colorbar": {"title": {"text": "log₁₀(f − f_min)" if is_log else "f"}, "thickness": 14},
+        "hovertemplate": "x=%{x:.3f}<br>y=%{y:.3f}<extra>click to start here</extra>",
+    }
+    traces = [contour]
+    estimated = " (estimated)" if getattr(function, "minima_are_estimated", False) else ""
     for minimum in function.minima:
-        label = "global minimum" if minimum.is_global else "local minimum"
-        if getattr(function, "minima_are_estimated", False):
-            label += " (estimated)"
-        fig.add_trace(go.Scatter(
-            x=[minimum.point[0]], y=[minimum.point[1]], mode="markers", showlegend=False,
-            marker={"symbol": "star" if minimum.is_global else "circle-open", "size": 15 if minimum.is_global else 10,
-                    "color": "#ffffff" if minimum.is_global else "#fde68a", "line": {"color": "#111827", "width": 1.5}},
-            hovertemplate=f"{label}<br>({minimum.point[0]:.4f}, {minimum.point[1]:.4f})<br>f = {minimum.value:.6g}<extra></extra>",
-        ))
-    path_traces = []
+        label = ("global minimum" if minimum.is_global else "local minimum") + estimated
+        (mx, my), value = minimum.point, minimum.value
+        traces.append({
+            "type": "scatter", "x": [mx], "y": [my], "mode": "markers", "showlegend": False,
+            "marker": {"symbol": "star" if minimum.is_global else "circle-open", "size": 15 if minimum.is_global else 10,
+                       "color": "#ffffff" if minimum.is_global else "#fde68a", "line": {"color": "#111827", "width": 1.5}},
+            "hovertemplate": f"{label}<br>({mx:.4f}, {my:.4f})<br>f = {value:.6g}<extra></extra>",
+        })
+    return ",".join(_dumps(trace) for trace in traces), len(traces)
+
+
+def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=None, *, animate: bool = True,
+                     height: int = FIGURE_HEIGHT, extra_traces: list[dict] = ()) -> FigureJSON:
+    """The landscape (`base` from `landscape_base`) with every path, its end and the start."""
+    base_json, base_count = base
+    data, path_traces = list(extra_traces), []
     for path in paths:
-        path_traces.append(len(fig.data))
-        fig.add_trace(go.Scatter(
-            x=_rounded(path.points[:, 0], 8), y=_rounded(path.points[:, 1], 8), customdata=list(range(len(path.points))),
-            mode="lines+markers", name=path.title, legendgroup=path.name, hoverinfo="skip",
-            line={"color": path.color, "width": 3}, marker={"color": path.color, "size": 4}, opacity=0.75,
-        ))
+        path_traces.append(base_count + len(data))
+        data.append({
+            "type": "scatter", "x": _rounded(path.points[:, 0], 8), "y": _rounded(path.points[:, 1], 8),
+            "customdata": list(range(len(path.points))), "mode": "lines", "name": path.title,
+            "legendgroup": path.name, "hoverinfo": "skip", "line": {"color": path.color, "width": 3}, "opacity": 0.8,
+        })
         end = path.points[-1]
-        fig.add_trace(go.Scatter(
-            x=[float(end[0])], y=[float(end[1])], mode="markers", legendgroup=path.name, showlegend=False,
-            hoverinfo="skip", marker={"color": path.color, "size": 11, "symbol": "x", "line": {"color": "#ffffff", "width": 1}},
-        ))
+        data.append({
+            "type": "scatter", "x": [float(end[0])], "y": [float(end[1])], "mode": "markers",
+            "legendgroup": path.name, "showlegend": False, "hoverinfo": "skip",
+            "marker": {"color": path.color, "size": 11, "symbol": "x", "line": {"color": "#ffffff", "width": 1}},
+        })
     if start is not None:
-        fig.add_trace(go.Scatter(
-            x=[start[0]], y=[start[1]], mode="markers", name="start", hoverinfo="skip",
-            marker={"color": "#ffffff", "size": 12, "line": {"color": "#111827", "width": 2}},
-        ))
+        data.append({
+            "type": "scatter", "x": [float(start[0])], "y": [float(start[1])], "mode": "markers", "name": "start",
+            "hoverinfo": "skip", "marker": {"color": "#ffffff", "size": 12, "line": {"color": "#111827", "width": 2}},
+        })
     (x0, x1), (y0, y1) = function.domain
-    fig.update_layout(
-        template="plotly_white", height=height, margin={"l": 50, "r": 10, "t": 10, "b": 90},
-        xaxis={"range": [x0, x1], "title": {"text": "x"}, "constrain": "domain"},
-        yaxis={"range": [y0, y1], "title": {"text": "y"}, "scaleanchor": "x", "constrain": "domain"},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
-        hovermode="closest", dragmode=False,
-    )
-    figure = fig.to_plotly_json()
-    figure["config"] = {"displayModeBar": False, "responsive": True}
+    figure = {
+        "data": data,
+        "layout": {
+            "template": TEMPLATE, "height": height, "hovermode": "closest", "dragmode": False,
+            # Fixed margins: letting the colour bar, legend and slider push them makes plotly.js
+            # lay the figure out twice on every update.
+            "margin": {"l": 50, "r": 80, "t": 36, "b": 110, "autoexpand": False},
+            "xaxis": {"range": [x0, x1], "title": {"text": "x"}, "constrain": "domain"},
+            "yaxis": {"range": [y0, y1], "title": {"text": "y"}, "scaleanchor": "x", "constrain": "domain"},
+            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        },
+        "config": {"displayModeBar": False, "responsive": True},
+    }
     longest = max((len(p.points) - 1 for p in paths), default=0)
     if animate and path_traces and longest > 0:
-        _add_step_animation(figure, path_traces, longest)
-    return FigureJSON(figure)
+        _add_step_animation(figure, path_traces, base_count, longest)
+    return FigureJSON(base_json, figure)
 
 
-def _add_step_animation(figure: dict, path_traces: list[int], longest: int, frames: int = 100) -> None:
+def _add_step_animation(figure: dict, path_traces: list[int], base_count: int, longest: int, frames: int = 100,
+                        slider_steps: int = 20) -> None:
     """A play button and a step slider revealing the paths step by step, as in the article
     (point i appears after 30·i ms). Each frame only moves a filter's threshold."""
 
     def shown_until(step: int) -> dict:
         return {"transforms": [{"type": "filter", "target": "customdata", "operation": "<=", "value": step}]}
 
-    for index in path_traces:
-        figure["data"][index].update(shown_until(longest))
+    for index in path_traces:  # indices count the base traces, which are not in figure["data"]
+        figure["data"][index - base_count].update(shown_until(longest))
     stride = max(1, math.ceil(longest / frames))
     steps = list(range(0, longest, stride)) + [longest]
     frame_ms = 30 * stride
+    marks = steps[:: max(1, len(steps) // slider_steps)]  # fewer slider stops: each is drawn
+    if marks[-1] != steps[-1]:
+        marks.append(steps[-1])
     figure["frames"] = [
         {"name": str(s), "traces": path_traces, "data": [shown_until(s) for _ in path_traces]} for s in steps
     ]
     play = {"frame": {"duration": frame_ms, "redraw": True}, "transition": {"duration": 0}, "fromcurrent": False}
     figure["layout"]["updatemenus"] = [{
-        "type": "buttons", "direction": "left", "x": 0, "y": -0.08, "xanchor": "left", "yanchor": "top",
+        "type": "buttons", "direction": "left", "x": 0, "y": -0.13, "xanchor": "left", "yanchor": "top",
         "pad": {"t": 0, "r": 10}, "showactive": False,
         "buttons": [
             {"label": "▶ Play", "method": "animate", "args": [None, play]},
@@ -182,11 +209,11 @@ def _add_step_animation(figure: dict, path_traces: list[int], longest: int, fram
         ],
     }]
     figure["layout"]["sliders"] = [{
-        "active": len(steps) - 1, "x": 0.22, "len": 0.78, "y": -0.06, "yanchor": "top", "pad": {"t": 0},
+        "active": len(marks) - 1, "x": 0.22, "len": 0.78, "y": -0.11, "yanchor": "top", "pad": {"t": 0},
         "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "right"},
         "steps": [{"label": str(s), "method": "animate",
                    "args": [[str(s)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}]}
-                  for s in steps],
+                  for s in marks],
     }]
 
 

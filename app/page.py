@@ -26,7 +26,7 @@ from core.optimizers import OPTIMIZER_CLASSES
 
 from . import compute
 from .analysis_view import basins_view, sweep_view
-from .figures import FIGURE_HEIGHT, OPTIMIZER_COLORS, Path, curves_frame, gradient_chart, landscape_figure, loss_chart
+from .figures import FIGURE_HEIGHT, OPTIMIZER_COLORS, Path, landscape_figure
 from .presets import PRESET_NAMES
 from .state import MAX_NOISE, MAX_STEPS, PageState, from_query, preset_state, to_query
 
@@ -233,8 +233,7 @@ def function_page(function_name: str) -> None:
         paths, rows = _run_all(function_name, function_key, state, runs)
         for problem in problems:
             st.warning(problem, icon="⚠️")
-        grid = compute.contour_grid(function_name, function_key)
-        figure = landscape_figure(function, grid, paths, state.start)
+        figure = landscape_figure(function, compute.landscape_base(function_name, function_key), paths, state.start)
         plotly_events(figure, click_event=True, override_height=FIGURE_HEIGHT + 10, key=keys("plot"))
     with curves:
         if paths:
@@ -308,9 +307,9 @@ def _run_all(function_name: str, function_key: str, state: PageState, runs: list
 
 
 def _curves(function, paths: list[Path]) -> None:
-    data = curves_frame(paths, function.f_min)
-    st.altair_chart(loss_chart(data, paths, function.f_min), width="stretch")
-    st.altair_chart(gradient_chart(data, paths), width="stretch")
+    fields = tuple((p.name, p.title, p.color, p.points, p.losses, p.gradient_norms) for p in paths)
+    for spec in compute.curve_specs(fields, function.f_min):
+        st.vega_lite_chart(spec=spec, width="stretch")
 
 
 def _checked_runs(state: PageState) -> tuple[list[tuple[str, dict, int]], list[str]]:
@@ -351,7 +350,7 @@ def _tabs(keys: PageKeys, function, function_key: str, state: PageState, runs: l
     with export_tab:
         st.markdown("The page's address holds the start, the optimizers and every changed setting: "
                     "copy it from the browser's address bar to share this exact view.")
-        st.download_button("Download trajectories (CSV)", data=trajectories_csv(paths),
+        st.download_button("Download trajectories (CSV)", data=lambda: trajectories_csv(paths),
                            file_name=f"{function.name}_trajectories.csv", mime="text/csv")
 
 

@@ -17,6 +17,7 @@ A subclass implements `value(x, y)` and `partials(x, y)` on coordinate arrays, i
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
@@ -179,6 +180,9 @@ class TwoGaussians(TestFunction):
 
     @property
     def minima(self):
+        return _two_gaussian_minima(self.a, self.b, self.c, self.d)
+
+    def _solve_minima(self):
         # Stationary points lie on y = 0; refine the wells' centres by Newton's method and
         # keep those that are minima, the lowest being global.
         found = {}
@@ -200,6 +204,12 @@ class TwoGaussians(TestFunction):
             [(self.gradient(p + h * e) - self.gradient(p - h * e)) / (2 * h) for e in np.eye(2)], axis=1
         )
         return bool(np.all(np.linalg.eigvalsh((hessian + hessian.T) / 2) > 0))
+
+
+@functools.lru_cache(maxsize=128)
+def _two_gaussian_minima(a: float, b: float, c: float, d: float) -> tuple[Minimum, ...]:
+    """Solved once per parameter set (a pure function of plain numbers)."""
+    return TwoGaussians(a=a, b=b, c=c, d=d)._solve_minima()
 
 
 @dataclass(frozen=True, kw_only=True)
