@@ -26,6 +26,7 @@ from core.optimizers import OPTIMIZER_CLASSES
 
 from . import compute
 from .analysis_view import basins_view, sweep_view
+from .inside_view import compare_view, gradient_arrows_trace, internals_view, surface_view
 from .figures import FIGURE_HEIGHT, OPTIMIZER_COLORS, Path, landscape_figure
 from .presets import PRESET_NAMES
 from .state import MAX_NOISE, MAX_STEPS, PageState, from_query, preset_state, to_query
@@ -190,6 +191,7 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
                     and "domain" not in state.function_params:
                 params.pop("domain")
             state.function_params = params
+        st.toggle("Gradient arrows", key=keys("arrows"), help="The direction −∇f each optimizer feels, on a coarse grid.")
         with st.expander("Gradient noise"):
             st.caption("Gaussian noise added to every gradient, to show the “stochastic” in SGD. Seeded: "
                        "the same seed gives the same paths.")
@@ -233,7 +235,9 @@ def function_page(function_name: str) -> None:
         paths, rows = _run_all(function_name, function_key, state, runs)
         for problem in problems:
             st.warning(problem, icon="⚠️")
-        figure = landscape_figure(function, compute.landscape_base(function_name, function_key), paths, state.start)
+        arrows = [gradient_arrows_trace(function)] if st.session_state.get(keys("arrows")) else []
+        figure = landscape_figure(function, compute.landscape_base(function_name, function_key), paths, state.start,
+                                  extra_traces=arrows)
         plotly_events(figure, click_event=True, override_height=FIGURE_HEIGHT + 10, key=keys("plot"))
     with curves:
         if paths:
@@ -329,8 +333,16 @@ def _checked_runs(state: PageState) -> tuple[list[tuple[str, dict, int]], list[s
 
 def _tabs(keys: PageKeys, function, function_key: str, state: PageState, runs: list, paths: list[Path],
           rows: list[dict]) -> None:
-    table_tab, basins_tab, sweep_tab, export_tab = st.tabs(
-        ["Results", "Basins & success rates", "Learning-rate sensitivity", "Share & export"])
+    table_tab, basins_tab, sweep_tab, inside_tab, surface_tab, compare_tab, export_tab = st.tabs(
+        ["Results", "Basins & success rates", "Learning-rate sensitivity", "Inside the optimizers", "3D surface",
+         "Compare", "Share & export"])
+    grid = compute.contour_grid(function.name, function_key)
+    with inside_tab:
+        internals_view(function.name, function_key, runs, state.start, state.noise, state.seed)
+    with surface_tab:
+        surface_view(function, grid, paths)
+    with compare_tab:
+        compare_view(keys, function.name, function_key, function, grid, runs, state.start, state.noise, state.seed)
     with basins_tab:
         basins_view(keys, function, function_key, runs, state.start, state.noise, state.seed)
     with sweep_tab:
