@@ -3,31 +3,104 @@
     result = run(function, optimizer, starts, steps)
 
 moves every start (shape (2,) or (N, 2)) `steps` times. With `record=True` it keeps the whole
-trajectory; with `record=False` it keeps O(N) memory and stops updating starts that have settled,
-which makes grids of a million starts practical.
+trajectory; with `record=False` it keeps O(N) memory (final points and losses, steps to
+converge, outcome), which makes grids of a million starts practical. Both give bitwise the
+same final points, losses and outcomes for the same inputs.
 
 Each run gets an outcome:
   GLOBAL         ends within `tolerance` of a global minimum,
   LOCAL          ends within `tolerance` of another listed minimum, or where the gradient is
                  small (an unlisted minimum, e.g. one of Rastrigin's wells),
   NOT_CONVERGED  anything else,
-  DIVERGED       its point, gradient or loss became non-finite (it is stopped at its last finite
-                 point, and `diverged_at` says at which step that happened).
+  DIVERGED       its point or gradient (or, for an optimizer that needs it, its loss) became
+                 non-finite: it is stopped at its last finite point, and `diverged_at` says at
+                 which step that happened. Nothing raises and no RuntimeWarning leaks.
+
+Design
+------
+The work is `function.partials` and `optimizer.step` on arrays of points; everything else is
+bookkeeping, and the bookkeeping is what made the first engine ~10x slower than a plain loop
+(per step it labelled every point against every minimum with norms, argmin and fancy
+indexing, checked finiteness per point and re-indexed the state). Now:
+
+* Layout. Points live as a (2, n) array, so x and y are contiguous rows: the function's
+  partials run on contiguous arrays (no strided views, no `np.stack` into (n, 2)), and the
+  optimizer gets (n, 2) transposed *views*, so its elementwise updates also run over
+  contiguous memory. Elementwise results do not depend on layout, length or position in
+  the array (numpy's loops are the same for contiguous, strided and length-1 arrays; the
+  tests compare the engine with a plain loop bit for bit), so a start's path is the same
+  whether it runs alone or in a grid. (Python floats or numpy scalars would be faster for
+  one start, but their `**` differs from the arrays' in the last bit, so they are not used.)
+* Chunks. Starts are cut into chunks of about CHUNK points, each run through *all* its
+  steps before the next (rows never interact), so a chunk's arrays stay in cache for the
+  whole run, and the temporaries of a step are small enough for malloc to reuse instead of
+  mapping fresh pages. Gradient noise comes from one seeded generator per chunk, drawn for
+  the whole chunk every step, so it depends on the seed and N only.
+* Threads. Chunks can run on THREADS threads (numpy releases the GIL inside its loops; the
+  results are the same, which a test checks). THREADS is 1: on the 2-core shared machine
+  this was measured on, a second thread did not pay (each of the ~70 numpy calls per chunk
+  and step hands the GIL over, which costs about as much as the call on a chunk that fits
+  in cache, and the other core is often busy), and a dashboard serving several users should
+  not take both cores for one of them.
+* Cheap per-step bookkeeping (record=False). Finiteness is one sum per step (a non-finite
+  or overflowing sum triggers the exact per-point test). The outcome is decided once, from
+  the final point; per step `_Tracker` keeps, per listed minimum, the step from which the
+  point has stayed inside its tolerance ball, and the step from which its gradient has
+  stayed below the stationary tolerance, with ~15 in-place float operations and no boolean
+  masks. `steps_to_converge` is the one that belongs to the final label.
+* A shrinking active set, exactly. A point leaves the active set when it diverges, or when
+  one step changed neither it nor any array of its optimizer's state, bit for bit, and the
+  optimizer's step does not depend on t (probed once per optimizer: SGD, momentum, RMSprop,
+  the article's Adam do; bias-corrected Adam does not): all its later steps would be the
+  same. The arrays are compacted only when a quarter of the active points have settled (or
+  one diverged). On Rastrigin most SGD runs settle; on the two-gaussian bowl almost none do
+  within the article's step counts (y decays geometrically towards 0 and never repeats).
+* record=True runs the same step code without the bookkeeping: it writes every point and
+  gradient into the trajectory, and derives divergence, labels and steps to converge from
+  it at the end with the same elementwise formulas, so the two modes agree bitwise. Per-run
+  constants (minima, gradient tolerance) are cached for the built-in functions.
+
+Pure numpy: numexpr and numba cannot take a function's `partials` or an optimizer's `step`
+as written (numpy code on dataclasses). A hand-written numba kernel for one pair (the bowl
+and Adam, 2 threads, no bookkeeping) was tried: ~2x faster than this engine, 2 s to compile,
+and different in the last bit from the numpy path for half the starts (its exp is not
+numpy's), so fused kernels for every function and optimizer would not earn their place.
+
+Measured (benchmarks/bench_core.py, a 2-core VM shared with other jobs; medians of 7): the
+article's four optimizers from a 201x201 grid of the two-gaussian bowl take 1.56 s as a
+plain numpy loop and 2.46 s with record=False (0.63x; 0.6-0.9x over several runs), with the
+same outcome and the same final point, bit for bit, for every start. The previous engine
+took ~33 s. Per point and step (CPU time, SGD / Adam): the gradient ~17 ns, the optimizer
+~2 / 15 ns, the steps-to-converge bookkeeping ~12-16 ns, the rest ~5 ns; the plain loop,
+which keeps no bookkeeping, ~35 / 44 ns, and this engine without it ~29 / 39 ns. So the
+issue's 5x target is out of reach with exact generic means on this machine: the plain loop
+does nothing but the gradient and the update, the layout and chunks make those only
+~15% cheaper here, and neither can be cut further without rewriting every function and
+optimizer. A 1001x1001 grid x 1000 steps with record=False: 219 MB peak resident memory,
+60-73 s. One start, 1000 steps, record=True: 20-37 ms (numpy's per-call overhead: the
+bowl's partials alone are ~27 numpy calls per step).
 """
 
 from __future__ import annotations
 
+import functools
+import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from .functions import TestFunction
+from .functions import FUNCTION_CLASSES, TestFunction
 from .optimizers import Optimizer
 
 GLOBAL, LOCAL, NOT_CONVERGED, DIVERGED = 0, 1, 2, 3
 OUTCOME_NAMES = ("global minimum", "other minimum", "not converged", "diverged")
 
 MAX_STEPS = 100_000
+CHUNK = 8192  # points per chunk: a chunk's working arrays stay in a core's L2 cache
+THREADS = 1  # threads over chunks; see "Threads" in the docstring for why not 2
+SETTLE_CHECK_EVERY = 8  # steps between checks for points that no longer move
+COMPACT_SHARE = 0.25  # compact the active set once this share of it has settled
 
 
 @dataclass(frozen=True)
@@ -36,12 +109,14 @@ class RunResult:
 
     points, losses, gradient_norms: (T+1, N, 2), (T+1, N), (T+1, N) when recorded, else None.
       After a divergence they repeat the last finite values.
-    final, final_loss: (N, 2), (N,): the last finite point and its loss.
+    final, final_loss, final_gradient_norm: (N, 2), (N,), (N,): the last finite point, its
+      loss and the norm of its gradient.
     diverged: (N,) bool; diverged_at: (N,) step at which the run went non-finite, −1 if never.
     outcome: (N,) one of GLOBAL, LOCAL, NOT_CONVERGED, DIVERGED.
     minimum_index: (N,) index into `function.minima` of the minimum reached, −1 if none.
     steps_to_converge: (N,) first step from which the run stayed within `tolerance` of the
-      minimum it ends at (for unlisted minima: from which the gradient stayed small); −1 if never.
+      minimum it ends at (for unlisted minima: from which the gradient stayed small); −1 if
+      it did not converge.
     """
 
     points: np.ndarray | None
@@ -54,6 +129,7 @@ class RunResult:
     outcome: np.ndarray
     minimum_index: np.ndarray
     steps_to_converge: np.ndarray
+    final_gradient_norm: np.ndarray
 
     @property
     def outcome_names(self) -> list[str]:
@@ -79,8 +155,387 @@ def gradient_tolerance(function: TestFunction) -> float:
     return 1e-3 * (scale if scale > 0 else 1.0)
 
 
+def run(function: TestFunction, optimizer: Optimizer, starts, steps: int, *, record: bool = True,
+        noise: float = 0.0, seed: int | None = None, tolerance: float | None = None) -> RunResult:
+    """Run `optimizer` on `function` from every start for `steps` steps.
+
+    noise: standard deviation of Gaussian noise added to every gradient the optimizer sees
+      (seeded by `seed`, one generator per chunk of CHUNK starts), to imitate the stochastic
+      gradients of SGD. The recorded gradients and the outcomes use the exact gradient.
+    tolerance: distance for "reached a minimum"; default `default_tolerance(function)`.
+    """
+    starts = _as_starts(starts)
+    steps = int(steps)
+    if not 0 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be in [0, {MAX_STEPS}], got {steps}")
+    try:
+        noise = float(noise)
+    except (TypeError, ValueError):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}") from None
+    if not (math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    tolerance = default_tolerance(function) if tolerance is None else float(tolerance)
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
+
+    job = _Job(function, optimizer, _landscape(function, tolerance), starts, steps, noise, record)
+    chunks = _chunks(len(starts))
+    seeds = np.random.SeedSequence(seed).spawn(len(chunks)) if noise else [None] * len(chunks)
+    workers = min(THREADS, len(chunks))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(job.run_chunk, chunks, seeds))  # list(): re-raises a worker's error
+    else:
+        for chunk, chunk_seed in zip(chunks, seeds):
+            job.run_chunk(chunk, chunk_seed)
+    return job.result()
+
+
+# ---------------------------------------------------------------------------------------
+# What the engine needs of the function
+# ---------------------------------------------------------------------------------------
+class _Landscape:
+    """The function on (2, n) arrays of points, its listed minima and the two tolerances."""
+
+    def __init__(self, function: TestFunction, tolerance: float):
+        self.function = function
+        # Call the coordinate-wise methods directly unless a subclass overrides the public ones.
+        self.own_partials = type(function).gradient is TestFunction.gradient
+        self.own_value = type(function).__call__ is TestFunction.__call__
+        minima = function.minima
+        self.minima = np.array([m.point for m in minima], dtype=float).reshape(-1, 2)
+        self.is_global = np.array([m.is_global for m in minima], dtype=bool)
+        self.squared_tolerance = tolerance * tolerance
+        self.squared_gradient_tolerance = gradient_tolerance(function) ** 2
+
+    def gradient(self, xy: np.ndarray) -> np.ndarray:
+        """(2, n) gradient at (2, n) points, a new array."""
+        if self.own_partials:
+            dx, dy = self.function.partials(xy[0], xy[1])
+            grad = np.empty_like(xy)
+            grad[0] = dx
+            grad[1] = dy
+            return grad
+        return np.array(self.function.gradient(xy.T).T, dtype=float, order="C")
+
+    def value(self, xy: np.ndarray) -> np.ndarray:
+        """f at (2, ...) points, shape (...)."""
+        if self.own_value:
+            value = self.function.value(xy[0], xy[1])
+        else:
+            value = self.function(np.moveaxis(xy, 0, -1))
+        fresh = isinstance(value, np.ndarray) and value.base is None  # not a view of the points
+        if fresh and value.shape == xy.shape[1:] and value.dtype == float:
+            return value
+        return np.array(np.broadcast_to(value, xy.shape[1:]), dtype=float)
+
+    def excess_distances(self, xy: np.ndarray):
+        """For each listed minimum, squared distance − squared tolerance of (2, ...) points:
+        negative (sign bit set) strictly inside its ball, else outside."""
+        for mx, my in self.minima:
+            dx = xy[0] - mx
+            dy = xy[1] - my
+            yield dx * dx + (dy * dy - self.squared_tolerance)
+
+    @staticmethod
+    def squared_norm(grad: np.ndarray) -> np.ndarray:
+        return grad[0] * grad[0] + grad[1] * grad[1]
+
+    def excess_gradient(self, grad: np.ndarray) -> np.ndarray:
+        """Squared gradient norm − squared stationary tolerance: negative (sign bit set) where
+        the gradient is small."""
+        return grad[0] * grad[0] + (grad[1] * grad[1] - self.squared_gradient_tolerance)
+
+    def conclude(self, xy, grad, inside_from, flat_from):
+        """Label and steps to converge from the final points (2, n), their gradients, and for
+        each point the step from which it stayed inside each minimum's ball (K, n) and from
+        which its gradient stayed small (n,).
+
+        Label: index of the nearest listed minimum within tolerance, else −2 where the
+        gradient is small (an unlisted stationary point), else −1. "Within" and "small" are
+        the tracker's tests: the sign bit of the excess (strictly inside the ball, strictly
+        below the tolerance). A point that left the active set as an exact fixed point is,
+        at every later step, where it stopped: the values observed until then are final.
+        """
+        n = xy.shape[1]
+        label = np.full(n, -1)
+        converged_since = np.full(n, -1)
+        flat = np.signbit(self.excess_gradient(grad))
+        label[flat] = -2
+        converged_since[flat] = flat_from[flat]
+        if len(self.minima):
+            excess = np.array(list(self.excess_distances(xy))).reshape(len(self.minima), n)
+            nearest = np.argmin(excess, axis=0)
+            columns = np.arange(n)
+            near = np.signbit(excess[nearest, columns])
+            label[near] = nearest[near]
+            converged_since[near] = inside_from[nearest[near], columns[near]]
+        return label, converged_since
+
+
+def _landscape(function: TestFunction, tolerance: float) -> _Landscape:
+    """Cached for the built-in functions (their minima are solved numerically on each access)."""
+    if FUNCTION_CLASSES.get(getattr(function, "name", None)) is type(function):
+        try:
+            return _cached_landscape(function, tolerance)
+        except TypeError:  # unhashable parameters
+            pass
+    return _Landscape(function, tolerance)
+
+
+@functools.lru_cache(maxsize=128)
+def _cached_landscape(function: TestFunction, tolerance: float) -> _Landscape:
+    return _Landscape(function, tolerance)
+
+
+# ---------------------------------------------------------------------------------------
+# The run itself
+# ---------------------------------------------------------------------------------------
+class _Job:
+    """One call of `run`: its inputs, its outputs, and the loop that moves a chunk of starts."""
+
+    def __init__(self, function, optimizer, landscape, starts, steps, noise, record):
+        self.function, self.optimizer, self.landscape = function, optimizer, landscape
+        self.starts, self.steps, self.noise, self.record = starts, steps, noise, record
+        self.needs_loss = bool(optimizer.needs_loss)
+        n = len(starts)
+        if record:
+            self.points = np.empty((steps + 1, n, 2))
+            self.gradients = np.empty((steps + 1, n, 2))
+        else:
+            self.final = np.empty((2, n))
+            self.final_gradient = np.empty((2, n))
+            self.diverged_at = np.full(n, -1)
+            self.label = np.empty(n, dtype=np.int64)
+            self.converged_since = np.empty(n, dtype=np.int64)
+            # Exact fixed points may leave the active set only if later steps are the same.
+            self.drop_settled = not noise and _time_invariant(optimizer)
+
+    # -- one chunk ---------------------------------------------------------------------
+    def run_chunk(self, chunk: tuple[int, int], seed) -> None:
+        with np.errstate(all="ignore"):
+            if self.record:
+                self._record(*chunk, seed)
+            else:
+                self._track(*chunk, seed)
+
+    def _step(self, xy, grad, loss, state, t, noise, columns=None):
+        """One optimizer step on (2, n) points: the new points, gradient, loss and state.
+        With noise, `noise` draws for the whole chunk and `columns` picks the active points'
+        (None: all of them)."""
+        if noise is not None:
+            grad = noise.add_to(grad, columns)
+        params, state = self.optimizer.step(xy.T, grad.T, state, t, loss=loss)
+        xy = np.ascontiguousarray(np.asarray(params, dtype=float).T)  # a view if params is F-ordered
+        grad = self.landscape.gradient(xy)
+        loss = self.landscape.value(xy) if self.needs_loss else None
+        return xy, grad, loss, state
+
+    def _start(self, lo, hi, seed):
+        xy = np.ascontiguousarray(self.starts[lo:hi].T)
+        noise = None if seed is None else _ChunkNoise(seed, hi - lo, self.noise)
+        grad = self.landscape.gradient(xy)
+        loss = self.landscape.value(xy) if self.needs_loss else None
+        return xy, grad, loss, self.optimizer.init(xy.T), noise
+
+    def _record(self, lo, hi, seed):
+        """record=True: every step of every point, no bookkeeping (see `result`)."""
+        xy, grad, loss, state, noise = self._start(lo, hi, seed)
+        points, gradients = self.points[:, lo:hi], self.gradients[:, lo:hi]
+        points[0], gradients[0] = xy.T, grad.T
+        for t in range(1, self.steps + 1):
+            xy, grad, loss, state = self._step(xy, grad, loss, state, t, noise)
+            points[t], gradients[t] = xy.T, grad.T
+
+    def _track(self, lo, hi, seed):
+        """record=False: O(n) bookkeeping per step, and an active set that shrinks."""
+        xy, grad, loss, state, noise = self._start(lo, hi, seed)
+        n, steps = hi - lo, self.steps
+        tracker = _Tracker(self.landscape, n)
+        active = np.arange(n)  # chunk positions of the points still moving
+        diverged_at = self.diverged_at[lo:hi]
+        # What each point leaves behind when it stops.
+        final, final_gradient = np.empty((2, n)), np.empty((2, n))
+        since = tracker.since.copy()
+
+        def stop(mask, xy, grad):
+            where = active[mask]
+            final[:, where], final_gradient[:, where] = xy[:, mask], grad[:, mask]
+            since[:, where] = tracker.since[:, mask]
+
+        tracker.observe(0, xy, grad)
+        leaving = ~_finite(xy, grad, loss)  # a start whose gradient is not finite
+        stop(leaving, xy, grad)
+        diverged_at[active[leaving]] = 0
+        for t in range(1, steps + 1):
+            if leaving is not None and leaving.any():  # compact the active set
+                keep = ~leaving
+                active, xy, grad, state = active[keep], xy[:, keep], grad[:, keep], _take(state, keep)
+                loss = None if loss is None else loss[keep]
+                tracker.keep(keep)
+            leaving = None
+            if not len(active):
+                break
+            new_xy, new_grad, new_loss, new_state = self._step(
+                xy, grad, loss, state, t, noise, active if len(active) < n else None)
+            if not (tracker.observe(t, new_xy, new_grad) and _all_finite(new_loss)):
+                leaving = ~_finite(new_xy, new_grad, new_loss)
+                stop(leaving, xy, grad)  # the last finite point
+                diverged_at[active[leaving]] = t
+            if self.drop_settled and t % SETTLE_CHECK_EVERY == 0:
+                settled = _unchanged(new_xy, xy, new_state, state)
+                if leaving is not None:
+                    settled &= ~leaving
+                if settled.sum() >= COMPACT_SHARE * len(active):
+                    stop(settled, new_xy, new_grad)
+                    leaving = settled if leaving is None else leaving | settled
+            xy, grad, loss, state = new_xy, new_grad, new_loss, new_state
+        stop(np.ones(len(active), dtype=bool) if leaving is None else ~leaving, xy, grad)
+
+        label, converged_since = self.landscape.conclude(final, final_gradient, since[:-1], since[-1])
+        self.final[:, lo:hi], self.final_gradient[:, lo:hi] = final, final_gradient
+        self.label[lo:hi], self.converged_since[lo:hi] = label, converged_since
+
+    # -- the result ------------------------------------------------------------------------
+    def result(self) -> RunResult:
+        landscape = self.landscape
+        with np.errstate(all="ignore"):
+            if self.record:
+                points, gradients = self.points, self.gradients
+                xy = np.moveaxis(points, -1, 0)  # (2, T+1, N) views
+                grad = np.moveaxis(gradients, -1, 0)
+                losses = landscape.value(xy)
+                bad = ~(np.isfinite(points).all(-1) & np.isfinite(gradients).all(-1))
+                if self.needs_loss:
+                    bad |= ~np.isfinite(losses)
+                diverged_at = np.where(bad.any(0), np.argmax(bad, axis=0), -1)
+                for i in np.flatnonzero(diverged_at >= 0):  # repeat the last finite point
+                    first = max(int(diverged_at[i]), 1)
+                    points[first:, i], gradients[first:, i] = points[first - 1, i], gradients[first - 1, i]
+                    losses[first:, i] = losses[first - 1, i]
+                gradient_norms = np.sqrt(landscape.squared_norm(grad))
+                # The bookkeeping of record=False, from the trajectory.
+                inside_from = np.array([_after_last(~np.signbit(excess))
+                                        for excess in landscape.excess_distances(xy)]).reshape(-1, points.shape[1])
+                flat_from = _after_last(~np.signbit(landscape.excess_gradient(grad)))
+                final, final_gradient = xy[:, -1], grad[:, -1]
+                label, converged_since = landscape.conclude(final, final_gradient, inside_from, flat_from)
+                final_loss = losses[-1].copy()
+            else:
+                points = losses = gradient_norms = None
+                final, final_gradient = self.final, self.final_gradient
+                diverged_at, label, converged_since = self.diverged_at, self.label, self.converged_since
+                final_loss = landscape.value(final)
+            final_gradient_norm = np.sqrt(landscape.squared_norm(final_gradient))
+
+        diverged = diverged_at >= 0
+        listed = (label >= 0) & ~diverged
+        outcome = np.full(len(label), NOT_CONVERGED)
+        outcome[label == -2] = LOCAL
+        outcome[listed] = np.where(landscape.is_global[label[listed]], GLOBAL, LOCAL)
+        outcome[diverged] = DIVERGED
+        converged = (outcome == GLOBAL) | (outcome == LOCAL)
+        return RunResult(
+            points=points,
+            losses=losses,
+            gradient_norms=gradient_norms,
+            final=np.array(final.T, order="C"),
+            final_loss=final_loss,
+            diverged=diverged,
+            diverged_at=diverged_at,
+            outcome=outcome,
+            minimum_index=np.where(listed, label, -1),
+            steps_to_converge=np.where(converged, converged_since, -1),
+            final_gradient_norm=final_gradient_norm,
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------
+class _ChunkNoise:
+    """A chunk's seeded Gaussian gradient noise. It draws for all `width` points of the chunk
+    at every step, so a point's noise does not depend on which others are still moving."""
+
+    def __init__(self, seed: np.random.SeedSequence, width: int, scale: float):
+        self.rng, self.width, self.scale = np.random.default_rng(seed), width, scale
+
+    def add_to(self, grad: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
+        draw = self.rng.standard_normal((2, self.width))
+        return grad + self.scale * (draw if columns is None else draw[:, columns])
+
+
+class _Tracker:
+    """For each active point, the step from which on it has stayed strictly inside each listed
+    minimum's tolerance ball, and from which its gradient has stayed strictly below the
+    stationary tolerance: one more than the last step it was outside (steep), 0 if never.
+    Rows 0..K−1 of `since` are the K minima, row K the gradient.
+
+    Updated in place with float operations only (boolean masks are slow to cast and, when
+    mixed, to branch on), sharing the squared coordinate differences between minima that
+    have a coordinate in common:
+
+        excess = (x − mx)² + ((y − my)² − tolerance²)      (negative: inside)
+        since = max(since, copysign(t + 1, excess))
+
+    with the formulas of `_Landscape.excess_distances` and `excess_gradient`."""
+
+    def __init__(self, landscape: _Landscape, n: int):
+        minima = landscape.minima
+        self.landscape = landscape
+        self.since = np.zeros((len(minima) + 1, n))
+        self._xs, x_index = np.unique(minima[:, 0], return_inverse=True)
+        self._ys, y_index = np.unique(minima[:, 1], return_inverse=True)
+        self._pairs = list(zip(x_index.tolist(), y_index.tolist()))
+        self._dx2, self._dy2 = np.empty((len(self._xs), n)), np.empty((len(self._ys), n))
+        self._excess, self._spare = np.empty((len(minima) + 1, n)), np.empty(n)
+
+    def observe(self, t: int, xy: np.ndarray, grad: np.ndarray) -> bool:
+        """Update with step t's points and gradients (2, n); return whether they are all
+        finite, from one sum (False also when the sum merely overflows)."""
+        n = xy.shape[1]
+        dx2, dy2, excess, spare = self._dx2[:, :n], self._dy2[:, :n], self._excess[:, :n], self._spare[:n]
+        landscape = self.landscape
+        for row, mx in zip(dx2, self._xs):
+            np.subtract(xy[0], mx, out=row)
+            np.multiply(row, row, out=row)
+        for row, my in zip(dy2, self._ys):
+            np.subtract(xy[1], my, out=row)
+            np.multiply(row, row, out=row)
+            np.subtract(row, landscape.squared_tolerance, out=row)
+        for row, (i, j) in zip(excess, self._pairs):
+            np.add(dx2[i], dy2[j], out=row)
+        np.multiply(grad[0], grad[0], out=excess[-1])
+        np.multiply(grad[1], grad[1], out=spare)
+        np.subtract(spare, landscape.squared_gradient_tolerance, out=spare)
+        np.add(excess[-1], spare, out=excess[-1])
+        total = np.add.reduce(excess, axis=None)  # not finite if a point or gradient is not
+        if not self._pairs:  # no listed minimum: the points are not in `excess`
+            total += np.add.reduce(xy, axis=None)
+        np.copysign(float(t + 1), excess, out=excess)
+        np.maximum(self.since, excess, out=self.since)
+        return math.isfinite(total)
+
+    def keep(self, keep: np.ndarray) -> None:
+        self.since = self.since[:, keep]
+
+
+def _chunks(n: int) -> list[tuple[int, int]]:
+    """Bounds of nearly equal chunks of at most CHUNK starts, an even number of them when
+    more than one (so that two threads share the work evenly). They depend on n and CHUNK
+    only, not on the threads: so does a start's gradient noise."""
+    count = -(-n // CHUNK)
+    if count > 1:
+        count += count % 2
+    bounds = [n * i // count for i in range(count + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
 def _as_starts(starts) -> np.ndarray:
-    starts = np.asarray(starts, dtype=float)
+    try:
+        starts = np.array(starts, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("starts must be numbers of shape (2,) or (N, 2)") from None
     if starts.ndim == 1:
         starts = starts[None, :]
     if starts.ndim != 2 or starts.shape[1] != 2:
@@ -90,158 +545,78 @@ def _as_starts(starts) -> np.ndarray:
     return starts
 
 
-class _Labeller:
-    """Which known minimum (if any) each point is at, vectorized."""
+def _all_finite(*arrays) -> bool:
+    """One cheap reduction per array; False also when a sum merely overflows (then the exact
+    per-point test decides)."""
+    return all(a is None or math.isfinite(np.add.reduce(a, axis=None)) for a in arrays)
 
-    def __init__(self, function: TestFunction, tolerance: float):
-        minima = function.minima
-        self.points = np.array([m.point for m in minima], dtype=float).reshape(-1, 2)
-        self.is_global = np.array([m.is_global for m in minima], dtype=bool)
-        self.tolerance = tolerance
-        self.gradient_tolerance = gradient_tolerance(function)
 
-    def label(self, points: np.ndarray, grad_norm: np.ndarray) -> np.ndarray:
-        """Index of the listed minimum within tolerance, else −2 where the gradient is small
-        (an unlisted stationary point), else −1."""
-        labels = np.where(grad_norm <= self.gradient_tolerance, -2, -1)
-        if len(self.points):
-            distances = np.linalg.norm(points[:, None, :] - self.points[None, :, :], axis=-1)
-            nearest = np.argmin(distances, axis=1)
-            near = distances[np.arange(len(points)), nearest] <= self.tolerance
-            labels = np.where(near, nearest, labels)
-        return labels
+def _finite(xy, grad, loss) -> np.ndarray:
+    finite = np.isfinite(xy).all(0) & np.isfinite(grad).all(0)
+    return finite if loss is None else finite & np.isfinite(loss)
 
-    def outcome(self, labels: np.ndarray, diverged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        outcome = np.full(labels.shape, NOT_CONVERGED)
-        listed = labels >= 0
-        if len(self.points):
-            reached_global = listed & self.is_global[np.where(listed, labels, 0)]
+
+def _unchanged(new_xy, xy, new_state, state) -> np.ndarray:
+    """Points whose step changed neither the point nor any state array, bit for bit."""
+    same = (new_xy == xy).all(0)
+    for new, old in zip(new_state, state):
+        if new is not old:
+            equal = np.asarray(new == old)
+            same &= equal.reshape(len(same), -1).all(1) if equal.ndim > 1 else equal
+    return same
+
+
+def _take(state, keep):
+    """The state's rows for `keep`, (n, 2) arrays kept in the engine's column-major layout."""
+    rows = []
+    for a in state:
+        if a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous:
+            rows.append(a.T[:, keep].T)
         else:
-            reached_global = np.zeros_like(listed)
-        outcome[listed] = LOCAL
-        outcome[reached_global] = GLOBAL
-        outcome[labels == -2] = LOCAL
-        outcome[diverged] = DIVERGED
-        return outcome, np.where(listed & ~diverged, labels, -1)
+            rows.append(a[keep])
+    return type(state)(*rows)
 
 
-def run(function: TestFunction, optimizer: Optimizer, starts, steps: int, *, record: bool = True,
-        noise: float = 0.0, seed: int | None = None, tolerance: float | None = None) -> RunResult:
-    """Run `optimizer` on `function` from every start for `steps` steps.
+def _after_last(mask: np.ndarray) -> np.ndarray:
+    """Along axis 0: one more than the last index where mask is True, 0 if never."""
+    return np.where(mask.any(0), mask.shape[0] - np.argmax(mask[::-1], axis=0), 0)
 
-    noise: standard deviation of Gaussian noise added to every gradient (seeded by `seed`),
-      to imitate the stochastic gradients of SGD. With noise, nothing is treated as settled.
-    tolerance: distance for "reached a minimum"; default `default_tolerance(function)`.
-    """
-    starts = _as_starts(starts)
-    steps = int(steps)
-    if not 0 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps must be in [0, {MAX_STEPS}], got {steps}")
-    if not (np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    tolerance = default_tolerance(function) if tolerance is None else float(tolerance)
-    labeller = _Labeller(function, tolerance)
-    rng = np.random.default_rng(seed) if noise else None
 
-    n = len(starts)
-    params = starts.copy()
-    state = optimizer.init(params)
-    diverged_at = np.full(n, -1)
-    with np.errstate(all="ignore"):
-        loss = function(params)
-        grad = function.gradient(params)
-    grad_norm = np.linalg.norm(grad, axis=-1)
-    labels = labeller.label(params, grad_norm)
-    label_since = np.zeros(n, dtype=int)
+def _time_invariant(optimizer: Optimizer) -> bool:
+    """Whether `optimizer.step` gives bitwise the same result for every t from
+    SETTLE_CHECK_EVERY on (probed once per optimizer, on random inputs, at t = 8, 9, 17, 100,
+    1000, 65536 and MAX_STEPS + 1): then a point and state that one step (checked at t = 8,
+    16, ...) leaves unchanged stay unchanged. SGD, momentum, RMSprop and the article's Adam
+    are; bias-corrected Adam, NAdam, RAdam or Adagrad with lr_decay are not."""
+    try:
+        return _cached_time_invariant(optimizer)
+    except TypeError:  # unhashable hyperparameters
+        return _probe_time_invariance(optimizer)
 
-    if record:
-        points = np.empty((steps + 1, n, 2))
-        losses = np.empty((steps + 1, n))
-        grad_norms = np.empty((steps + 1, n))
-        points[0], losses[0], grad_norms[0] = params, loss, grad_norm
 
-    # Only the `active` starts are updated: not the diverged ones and, without recording or
-    # noise, not those whose point and state no longer change (a fixed point of the update).
-    active = np.arange(n)
-    bad = ~(np.isfinite(loss) & np.all(np.isfinite(grad), axis=-1))
-    if bad.any():
-        diverged_at[bad] = 0
-        active = active[~bad]
-        state = _take(state, ~bad)
-    sub_params, sub_grad = params[active], grad[active]
+@functools.lru_cache(maxsize=256)
+def _cached_time_invariant(optimizer: Optimizer) -> bool:
+    return _probe_time_invariance(optimizer)
 
-    for t in range(1, steps + 1):
-        if not len(active):
-            if record:
-                points[t:], losses[t:], grad_norms[t:] = points[t - 1], losses[t - 1], grad_norms[t - 1]
-            break
-        if rng is not None:
-            sub_grad = sub_grad + noise * rng.standard_normal(sub_grad.shape)
+
+def _probe_time_invariance(optimizer: Optimizer) -> bool:
+    rng = np.random.default_rng(20180101)
+    params = rng.normal(size=(8, 2))
+    loss = rng.uniform(1.0, 2.0, size=8)
+    try:
         with np.errstate(all="ignore"):
-            sub_loss = function(sub_params) if optimizer.needs_loss else None
-            new_params, new_state = optimizer.step(sub_params, sub_grad, state, t, loss=sub_loss)
-            new_grad = function.gradient(new_params)
-            new_loss = function(new_params) if record else None
-        finite = np.all(np.isfinite(new_params), axis=-1) & np.all(np.isfinite(new_grad), axis=-1)
-        if record:
-            finite &= np.isfinite(new_loss)
-        new_grad_norm = np.linalg.norm(new_grad, axis=-1)
-        if not finite.all():
-            diverged_at[active[~finite]] = t
-        # Settled: the update no longer changes the point (it is a fixed point in floating
-        # point), and the optimizer's state is unchanged too, so all later steps are identical.
-        keep = finite
-        if not record and rng is None:
-            settled = np.all(new_params == sub_params, axis=-1) & _unchanged(new_state, state)
-            keep = finite & ~settled
-
-        new_labels = labeller.label(new_params, new_grad_norm)
-        moved = active[finite]
-        changed = new_labels[finite] != labels[moved]
-        label_since[moved[changed]] = t
-        labels[moved] = new_labels[finite]
-        params[moved] = new_params[finite]
-        if record:
-            points[t] = points[t - 1]
-            losses[t] = losses[t - 1]
-            grad_norms[t] = grad_norms[t - 1]
-            points[t, moved] = new_params[finite]
-            losses[t, moved] = new_loss[finite]
-            grad_norms[t, moved] = new_grad_norm[finite]
-
-        if keep.all():
-            active, state, sub_params, sub_grad = active, new_state, new_params, new_grad
-        else:
-            active = active[keep]
-            state = _take(new_state, keep)
-            sub_params, sub_grad = new_params[keep], new_grad[keep]
-
-    diverged = diverged_at >= 0
-    with np.errstate(all="ignore"):
-        final_loss = function(params)
-    outcome, minimum_index = labeller.outcome(labels, diverged)
-    converged = (outcome == GLOBAL) | (outcome == LOCAL)
-    return RunResult(
-        points=points if record else None,
-        losses=losses if record else None,
-        gradient_norms=grad_norms if record else None,
-        final=params,
-        final_loss=final_loss,
-        diverged=diverged,
-        diverged_at=diverged_at,
-        outcome=outcome,
-        minimum_index=minimum_index,
-        steps_to_converge=np.where(converged, label_since, -1),
-    )
-
-
-def _take(state, mask):
-    return type(state)(*(a[mask] for a in state))
-
-
-def _unchanged(new_state, old_state) -> np.ndarray:
-    same = True
-    for new, old in zip(new_state, old_state):
-        equal = new == old
-        same = same & (np.all(equal, axis=-1) if equal.ndim == 2 else equal)
-    return np.asarray(same)
+            state = optimizer.init(params)
+            for t in range(1, SETTLE_CHECK_EVERY):
+                params, state = optimizer.step(params, rng.normal(size=(8, 2)), state, t, loss=loss * t)
+            grad = rng.normal(size=(8, 2))
+            outputs = [optimizer.step(params, grad, state, t, loss=loss)
+                       for t in (SETTLE_CHECK_EVERY, SETTLE_CHECK_EVERY + 1, 17, 100, 1000, 65536, MAX_STEPS + 1)]
+    except Exception:  # noqa: BLE001 - any doubt means "not time-invariant"
+        return False
+    reference = [outputs[0][0], *outputs[0][1]]
+    for params_t, state_t in outputs[1:]:
+        arrays = [params_t, *state_t]
+        if len(arrays) != len(reference) or not all(
+                np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True) for a, b in zip(arrays, reference)):
+            return False
+    return True

@@ -1,0 +1,225 @@
+"""Benchmark of the run engine (core.run) against a plain numpy loop doing the same work.
+
+    python benchmarks/bench_core.py [--repeats 5] [--skip-memory]
+
+1. Grid: the article's four optimizers with their settings (app.presets.ARTICLE_SETTINGS)
+   from a 201x201 grid of starts over the two-gaussian bowl's domain. The baseline is the
+   loop a competent person writes without optimizing: per step the function's own
+   `gradient` on the (N, 2) array and the optimizer's update formula, then the outcome of
+   every start classified at the end. Against it, `core.run(..., record=False)`. Both run
+   in this process, alternately; the medians of the repeats are compared, and the outcome
+   of every start must be identical (the final points are compared bitwise too).
+2. Memory: a 1001x1001 grid x 1000 steps of the article's Adam with record=False, in a fresh
+   subprocess: its peak resident memory (ru_maxrss, the whole process with Python and
+   numpy) and the peak of traced allocations (tracemalloc), and its time.
+3. One dashboard-sized recorded run: 1 start, 1000 steps, record=True, per optimizer.
+
+Prints a table. Exits 1 if the outcomes differ (the speed figures are reported, not tested:
+the machine is shared, so medians are quoted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import core  # noqa: E402
+from app.presets import ARTICLE_SETTINGS  # noqa: E402
+from core.engine import default_tolerance, gradient_tolerance  # noqa: E402
+
+FUNCTION = core.get_function("two_gaussians")
+GRID = 201
+MEMORY_GRID, MEMORY_STEPS, MEMORY_LIMIT_MB = 1001, 1000, 500
+
+
+def grid_starts(function, resolution: int) -> np.ndarray:
+    (x0, x1), (y0, y1) = function.domain
+    xs, ys = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
+    return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+
+
+# ---------------------------------------------------------------------------------------
+# The baseline: a straightforward numpy loop
+# ---------------------------------------------------------------------------------------
+def baseline_run(function, name: str, hyperparameters: dict, starts: np.ndarray, steps: int) -> np.ndarray:
+    """Final points of the article's optimizer `name` (update formulas as the article codes
+    them, in torch's order of operations), every start at once."""
+    lr = hyperparameters["lr"]
+    x = starts.copy()
+    m = np.zeros_like(x)
+    v = np.zeros_like(x)
+    with np.errstate(all="ignore"):
+        for t in range(1, steps + 1):
+            g = function.gradient(x)
+            if name == "sgd":
+                x = x - lr * g
+            elif name == "momentum":
+                m = g if t == 1 else hyperparameters["momentum"] * m + g
+                x = x - lr * m
+            elif name == "rmsprop":
+                alpha = hyperparameters["alpha"]
+                v = alpha * v + (1 - alpha) * g * g
+                x = x - lr * g / (np.sqrt(v) + hyperparameters["eps"])
+            elif name == "adam":
+                beta1, beta2 = hyperparameters["betas"]
+                m = m + (1 - beta1) * (g - m)
+                v = beta2 * v + (1 - beta2) * g * g
+                x = x - lr * m / (np.sqrt(v) + hyperparameters["eps"])
+            else:
+                raise ValueError(name)
+    return x
+
+
+def baseline_outcome(function, final: np.ndarray) -> np.ndarray:
+    """GLOBAL / LOCAL / NOT_CONVERGED / DIVERGED of each final point, as core.run defines them."""
+    with np.errstate(all="ignore"):
+        gradient = function.gradient(final)
+        finite = np.all(np.isfinite(final), axis=1) & np.all(np.isfinite(gradient), axis=1)
+        minima = np.array([m.point for m in function.minima])
+        is_global = np.array([m.is_global for m in function.minima])
+        squared = ((final[:, None, :] - minima[None]) ** 2).sum(axis=-1)
+        nearest = squared.argmin(axis=1)
+        near = squared[np.arange(len(final)), nearest] <= default_tolerance(function) ** 2
+        flat = (gradient**2).sum(axis=1) <= gradient_tolerance(function) ** 2
+    outcome = np.full(len(final), core.NOT_CONVERGED)
+    outcome[flat] = core.LOCAL
+    outcome[near] = np.where(is_global[nearest[near]], core.GLOBAL, core.LOCAL)
+    outcome[~finite] = core.DIVERGED
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------
+# Measurements
+# ---------------------------------------------------------------------------------------
+def time_grid(repeats: int):
+    starts = grid_starts(FUNCTION, GRID)
+    optimizers = {name: (core.get_optimizer(name, **settings), settings, steps)
+                  for name, (settings, steps) in ARTICLE_SETTINGS.items()}
+    baseline_times, engine_times = [], []
+    mismatched_outcomes = mismatched_points = 0
+    for repeat in range(repeats):
+        baseline_total = engine_total = 0.0
+        for name, (optimizer, settings, steps) in optimizers.items():
+            start = time.perf_counter()
+            final = baseline_run(FUNCTION, name, settings, starts, steps)
+            outcome = baseline_outcome(FUNCTION, final)
+            baseline_total += time.perf_counter() - start
+
+            start = time.perf_counter()
+            result = core.run(FUNCTION, optimizer, starts, steps, record=False)
+            engine_total += time.perf_counter() - start
+            if repeat == 0:
+                mismatched_outcomes += int(np.sum(result.outcome != outcome))
+                mismatched_points += int(np.sum(np.any(result.final != final, axis=1)))
+        baseline_times.append(baseline_total)
+        engine_times.append(engine_total)
+        print(f"  repeat {repeat + 1}: baseline {baseline_total:.3f} s, core.run {engine_total:.3f} s", flush=True)
+    return baseline_times, engine_times, mismatched_outcomes, mismatched_points, len(starts)
+
+
+MEMORY_CHILD = """
+import json, resource, sys, time, tracemalloc
+sys.path.insert(0, {root!r})
+import numpy as np
+import core
+from app.presets import ARTICLE_SETTINGS
+settings, _ = ARTICLE_SETTINGS["adam"]
+f = core.get_function("two_gaussians")
+(x0, x1), (y0, y1) = f.domain
+xs, ys = np.linspace(x0, x1, {grid}), np.linspace(y0, y1, {grid})
+starts = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+if {traced}:
+    tracemalloc.start()
+start = time.perf_counter()
+result = core.run(f, core.get_optimizer("adam", **settings), starts, {steps}, record=False)
+seconds = time.perf_counter() - start
+traced = tracemalloc.get_traced_memory()[1] if {traced} else None
+print(json.dumps({{"seconds": seconds, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "traced_mb": None if traced is None else traced / 2**20,
+                  "global_share": float(np.mean(result.outcome == core.GLOBAL))}}))
+"""
+
+
+def measure_memory(steps: int, traced: bool) -> dict:
+    code = MEMORY_CHILD.format(root=str(ROOT), grid=MEMORY_GRID, steps=steps, traced=traced)
+    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def time_single_runs(repeats: int = 7) -> dict[str, float]:
+    times = {}
+    for name, (settings, _) in ARTICLE_SETTINGS.items():
+        optimizer = core.get_optimizer(name, **settings)
+        core.run(FUNCTION, optimizer, [0.5, 1.0], 1000)  # warm the caches
+        samples = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            core.run(FUNCTION, optimizer, [0.5, 1.0], 1000)
+            samples.append(time.perf_counter() - start)
+        times[name] = statistics.median(samples)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--skip-memory", action="store_true", help="skip the 1001x1001 x 1000 steps run")
+    args = parser.parse_args()
+
+    print(f"Grid: {GRID}x{GRID} starts, the article's four optimizers, two-gaussian bowl "
+          f"(core.THREADS={core.engine.THREADS}, CHUNK={core.engine.CHUNK})")
+    baseline_times, engine_times, bad_outcomes, bad_points, n = time_grid(max(args.repeats, 1))
+    baseline, engine = statistics.median(baseline_times), statistics.median(engine_times)
+
+    memory = traced = None
+    if not args.skip_memory:
+        print(f"Memory: {MEMORY_GRID}x{MEMORY_GRID} grid x {MEMORY_STEPS} steps, Adam, record=False ...", flush=True)
+        memory = measure_memory(MEMORY_STEPS, traced=False)
+        traced = measure_memory(50, traced=True)  # the traced peak does not grow with the steps
+
+    single = time_single_runs()
+
+    rows = [
+        ("baseline: plain numpy loop, 201x201 grid, 4 optimizers (median)", f"{baseline:.3f} s"),
+        ("core.run(record=False), same work (median)", f"{engine:.3f} s"),
+        ("speed-up (baseline / core.run)", f"{baseline / engine:.2f}x"),
+        ("starts whose outcome differs from the baseline", f"{bad_outcomes} of {n} (x4 optimizers)"),
+        ("starts whose final point differs bitwise", f"{bad_points}"),
+    ]
+    if memory:
+        rows += [
+            (f"{MEMORY_GRID}x{MEMORY_GRID} x {MEMORY_STEPS} steps, Adam, record=False: time",
+             f"{memory['seconds']:.1f} s"),
+            ("  peak resident memory of that process (ru_maxrss)", f"{memory['maxrss_mb']:.0f} MB"
+             f" (limit {MEMORY_LIMIT_MB} MB)"),
+            ("  peak traced numpy/Python allocations (tracemalloc, 50 steps)", f"{traced['traced_mb']:.0f} MB"),
+        ]
+    rows += [(f"record=True, 1 start, 1000 steps, {name} (median)", f"{seconds * 1e3:.1f} ms")
+             for name, seconds in single.items()]
+    width = max(len(label) for label, _ in rows)
+    print()
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    print(f"\nmedian of {len(baseline_times)} repeats; own process maxrss "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if memory and memory["maxrss_mb"] > MEMORY_LIMIT_MB:
+        print(f"WARNING: peak memory above {MEMORY_LIMIT_MB} MB")
+    if bad_outcomes:
+        print("FAIL: outcomes differ from the baseline")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
