@@ -51,7 +51,7 @@ def open_page(page, server, function_name, query: str = ""):
     return plotly_frame(page)
 
 
-def wait_for_paths(frame, titles, start=None, timeout=20.0) -> dict:
+def wait_for_paths(frame, titles, start=None, timeout=40.0) -> dict:
     """Wait until every title has a path (starting at `start`, if given)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -85,7 +85,7 @@ def test_click_on_the_contour_starts_every_enabled_optimizer_there(page, server,
     target = click_fraction(page, frame, function_name, 0.3, 0.7)
     page.wait_for_function(
         """() => [...document.querySelectorAll('input')].some(i => i.getAttribute('aria-label') === 'start x' && i.value)""",
-        timeout=20_000)
+        timeout=40_000)
     wait_for_app(page)
     start = start_inputs(page)
     (x0, x1), (y0, y1) = core.get_function(function_name).domain
@@ -95,7 +95,7 @@ def test_click_on_the_contour_starts_every_enabled_optimizer_there(page, server,
     for title in ARTICLE_TITLES:  # the inputs show 4 decimals
         assert abs(paths[title]["x"][0] - start[0]) < 1e-4 and abs(paths[title]["y"][0] - start[1]) < 1e-4
     charts = page.locator('[data-testid="stVegaLiteChart"]')
-    charts.first.wait_for(timeout=20_000)
+    charts.first.wait_for(timeout=40_000)
     page.wait_for_timeout(500)
     box = charts.first.bounding_box()
     assert box and box["width"] > 200 and box["height"] > 150
@@ -118,20 +118,20 @@ def test_changing_a_learning_rate_redraws_the_path(page, server):
         time.sleep(0.2)
     after = path_traces(frame)
     assert after["Adam"]["x"] == before["Adam"]["x"], "only SGD's path should change"
-    assert "sgd.lr=" in page.url
+    page.wait_for_function("() => location.search.includes('sgd.lr=')", timeout=40_000)
     page.screenshot(path=str(ARTIFACTS / "lr-changed.png"), full_page=True)
 
 
 def test_a_shared_url_reopens_the_same_view(page, server, browser):
     frame = open_page(page, server, "rosenbrock")
     click_fraction(page, frame, "rosenbrock", 0.2, 0.8)
-    page.wait_for_function("() => location.search.includes('start=')", timeout=20_000)
+    page.wait_for_function("() => location.search.includes('start=')", timeout=40_000)
     wait_for_app(page)
     page.get_by_text("Adam settings").click()
     slider = page.get_by_role("slider").first
     slider.focus()
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("() => location.search.includes('adam.lr=')", timeout=20_000)
+    page.wait_for_function("() => location.search.includes('adam.lr=')", timeout=40_000)
     wait_for_app(page)
     time.sleep(0.5)
     original = path_traces(frame)
@@ -162,10 +162,10 @@ def test_typed_function_type_click_and_paths_appear(page, server):
     box.fill("sin(x)*cos(y) + 0.1*(x^2 + y^2)")
     box.press("Enter")
     wait_for_app(page)
-    page.wait_for_function("() => location.search.includes('f.expression=')", timeout=20_000)
+    page.wait_for_function("() => location.search.includes('f.expression=')", timeout=40_000)
     frame = plotly_frame(page)
     click_fraction(page, frame, "custom", 0.7, 0.3)
-    page.wait_for_function("() => location.search.includes('start=')", timeout=20_000)
+    page.wait_for_function("() => location.search.includes('start=')", timeout=40_000)
     wait_for_app(page)
     start = start_inputs(page)
     paths = wait_for_paths(frame, ARTICLE_TITLES)
