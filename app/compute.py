@@ -61,11 +61,8 @@ def optimizer_run(function_name: str, key: str, optimizer_name: str, hyper_key: 
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def curve_specs(paths: tuple[tuple, ...], f_min: float | None) -> tuple[dict, dict]:
-    """The Vega-Lite specs of the loss and gradient-norm charts (Altair), cached: building and
-    validating them costs ~50 ms each, most of a rerun. `paths` are `figures.Path` fields as
-    tuples (name, title, colour, points, losses, gradient norms)."""
-    drawn = [figures.Path(*fields) for fields in paths]
-    data = figures.curves_frame(drawn, f_min)
-    return (figures.loss_chart(data, drawn, f_min).to_dict(),
-            figures.gradient_chart(data, drawn).to_dict())
+def curve_specs(legend: tuple[tuple[str, str], ...], has_f_min: bool) -> tuple[dict, dict]:
+    """The Vega-Lite specs (from Altair) of the loss and gradient-norm charts without their
+    data, cached per legend: building them costs ~50 ms each, most of a rerun, while the data
+    changes with every click. `legend` is (title, colour) per optimizer."""
+    return figures.loss_chart(list(legend), has_f_min).to_dict(), figures.gradient_chart(list(legend)).to_dict()

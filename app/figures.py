@@ -243,20 +243,19 @@ def curves_frame(paths: list[Path], f_min: float | None) -> pd.DataFrame:
     return data.reset_index(drop=True)
 
 
-def _colour_scale(paths: list[Path]) -> alt.Scale:
-    return alt.Scale(domain=[p.title for p in paths], range=[p.color for p in paths])
-
-
-def _line_chart(data: pd.DataFrame, paths: list[Path], field: str, title: str, log: bool) -> alt.Chart:
+def _line_chart(legend: list[tuple[str, str]], field: str, title: str, log: bool, data=alt.Undefined) -> alt.Chart:
+    """One line per optimizer over the steps; `legend` is (title, colour) per optimizer.
+    Without `data` it is a spec to which Streamlit adds the data (so it can be cached)."""
     highlight = alt.selection_point(fields=["optimizer"], bind="legend")
     y_scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
+    colours = alt.Scale(domain=[t for t, _ in legend], range=[c for _, c in legend])
     return (
         alt.Chart(data, title=title)
         .mark_line(strokeWidth=2)
         .encode(
             x=alt.X("step:Q", title="step"),
             y=alt.Y(f"{field}:Q", title=title, scale=y_scale),
-            color=alt.Color("optimizer:N", scale=_colour_scale(paths), legend=alt.Legend(title="click to highlight")),
+            color=alt.Color("optimizer:N", scale=colours, legend=alt.Legend(title="click to highlight")),
             opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
             tooltip=["optimizer:N", "step:Q", alt.Tooltip("loss:Q", format=".6g"), alt.Tooltip("grad_norm:Q", format=".3g")],
         )
@@ -265,12 +264,12 @@ def _line_chart(data: pd.DataFrame, paths: list[Path], field: str, title: str, l
     )
 
 
-def loss_chart(data: pd.DataFrame, paths: list[Path], f_min: float | None) -> alt.Chart:
+def loss_chart(legend: list[tuple[str, str]], has_f_min: bool, data=alt.Undefined) -> alt.Chart:
     """Loss vs step; f − f_min on a log axis when f_min is known."""
-    if f_min is not None:
-        return _line_chart(data, paths, "gap", "f − f_min (log)", log=True)
-    return _line_chart(data, paths, "loss", "f", log=False)
+    if has_f_min:
+        return _line_chart(legend, "gap", "f − f_min (log)", log=True, data=data)
+    return _line_chart(legend, "loss", "f", log=False, data=data)
 
 
-def gradient_chart(data: pd.DataFrame, paths: list[Path]) -> alt.Chart:
-    return _line_chart(data, paths, "grad_norm", "‖∇f‖ (log)", log=True)
+def gradient_chart(legend: list[tuple[str, str]], data=alt.Undefined) -> alt.Chart:
+    return _line_chart(legend, "grad_norm", "‖∇f‖ (log)", log=True, data=data)

@@ -27,7 +27,7 @@ from core.optimizers import OPTIMIZER_CLASSES
 from . import compute
 from .analysis_view import basins_view, sweep_view
 from .inside_view import compare_view, gradient_arrows_trace, internals_view, surface_view
-from .figures import FIGURE_HEIGHT, OPTIMIZER_COLORS, Path, landscape_figure
+from .figures import FIGURE_HEIGHT, OPTIMIZER_COLORS, Path, curves_frame, landscape_figure
 from .presets import PRESET_NAMES
 from .state import MAX_NOISE, MAX_STEPS, PageState, from_query, preset_state, to_query
 
@@ -311,9 +311,10 @@ def _run_all(function_name: str, function_key: str, state: PageState, runs: list
 
 
 def _curves(function, paths: list[Path]) -> None:
-    fields = tuple((p.name, p.title, p.color, p.points, p.losses, p.gradient_norms) for p in paths)
-    for spec in compute.curve_specs(fields, function.f_min):
-        st.vega_lite_chart(spec=spec, width="stretch")
+    data = curves_frame(paths, function.f_min)
+    legend = tuple((p.title, p.color) for p in paths)
+    for spec in compute.curve_specs(legend, function.f_min is not None):
+        st.vega_lite_chart(data, spec=spec, width="stretch")
 
 
 def _checked_runs(state: PageState) -> tuple[list[tuple[str, dict, int]], list[str]]:
@@ -336,13 +337,17 @@ def _tabs(keys: PageKeys, function, function_key: str, state: PageState, runs: l
     table_tab, basins_tab, sweep_tab, inside_tab, surface_tab, compare_tab, export_tab = st.tabs(
         ["Results", "Basins & success rates", "Learning-rate sensitivity", "Inside the optimizers", "3D surface",
          "Compare", "Share & export"])
+    # Tabs run on every rerun even when hidden: the heavier views draw only once switched on.
     grid = compute.contour_grid(function.name, function_key)
     with inside_tab:
-        internals_view(function.name, function_key, runs, state.start, state.noise, state.seed)
+        if st.toggle("Show the optimizers' internal state", key=keys("show_inside")):
+            internals_view(function.name, function_key, runs, state.start, state.noise, state.seed)
     with surface_tab:
-        surface_view(function, grid, paths)
+        if st.toggle("Show the 3D surface", key=keys("show_surface")):
+            surface_view(function, grid, paths)
     with compare_tab:
-        compare_view(keys, function.name, function_key, function, grid, runs, state.start, state.noise, state.seed)
+        if st.toggle("Show the comparison", key=keys("show_compare")):
+            compare_view(keys, function.name, function_key, function, grid, runs, state.start, state.noise, state.seed)
     with basins_tab:
         basins_view(keys, function, function_key, runs, state.start, state.noise, state.seed)
     with sweep_tab:
