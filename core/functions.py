@@ -24,6 +24,8 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
+from .registry import lookup
+
 Domain = tuple[tuple[float, float], tuple[float, float]]
 
 
@@ -702,12 +704,4 @@ FUNCTIONS: tuple[str, ...] = tuple(FUNCTION_CLASSES)
 
 def get_function(name: str, **params) -> TestFunction:
     """The test function `name` with its parameters (and optionally `domain`) overridden."""
-    try:
-        cls = FUNCTION_CLASSES[name]
-    except KeyError:
-        raise ValueError(f"unknown function {name!r}; choose one of {', '.join(FUNCTIONS)}") from None
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(params) - known
-    if unknown:
-        raise ValueError(f"{name}: unknown parameter(s) {', '.join(sorted(unknown))}; accepted: {', '.join(sorted(known))}")
-    return cls(**params)
+    return lookup(FUNCTION_CLASSES, "function", name, params, "parameter")(**params)

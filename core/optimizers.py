@@ -26,6 +26,8 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
+from .registry import lookup
+
 
 # ---------------------------------------------------------------------------------------
 # Validation, in the manner of torch.optim
@@ -1104,16 +1106,7 @@ OPTIMIZERS: tuple[str, ...] = tuple(OPTIMIZER_CLASSES)
 
 def get_optimizer(name: str, **hyperparameters) -> Optimizer:
     """The optimizer `name` with the given hyperparameters; raises ValueError on bad input."""
-    try:
-        cls = OPTIMIZER_CLASSES[name]
-    except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}") from None
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(hyperparameters) - known
-    if unknown:
-        raise ValueError(
-            f"{name}: unknown hyperparameter(s) {', '.join(sorted(unknown))}; accepted: {', '.join(sorted(known))}"
-        )
+    cls = lookup(OPTIMIZER_CLASSES, "optimizer", name, hyperparameters, "hyperparameter")
     if "betas" in hyperparameters and isinstance(hyperparameters["betas"], list):
         hyperparameters["betas"] = tuple(hyperparameters["betas"])
     return cls(**hyperparameters)
