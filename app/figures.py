@@ -75,7 +75,9 @@ def _rounded(values: np.ndarray, digits: int = 5) -> list:
     component), with NaN/inf as None (gaps) and a few significant digits to keep JSON small."""
     values = np.asarray(values, dtype=float)
     finite = np.isfinite(values)
-    rounded = np.where(finite, values, 0.0)
+    # Subnormal values (a coordinate decaying towards 0 over thousands of steps) would overflow
+    # the scaling factor below: they are drawn at 0.
+    rounded = np.where(finite & (np.abs(values) >= 1e-300), values, 0.0)
     with np.errstate(divide="ignore"):
         scale = np.where(rounded != 0, np.floor(np.log10(np.abs(rounded))), 0)
     factor = 10.0 ** (digits - 1 - scale)

@@ -25,6 +25,7 @@ MAX_VALUE_LENGTH = 64
 MAX_WARNINGS = 8
 MAX_NOISE = 1e3
 MAX_EXPRESSION_LENGTH = 500
+MAX_OPT_LENGTH = len(",".join(core.OPTIMIZERS)) + 20  # every optimizer on
 
 
 @dataclass
@@ -164,7 +165,7 @@ def from_query(query: dict, function_name: str, function_class) -> tuple[PageSta
     raw = {}
     for key, value in query.items():
         text = _single(value)
-        limit = MAX_EXPRESSION_LENGTH if key == "f.expression" else MAX_VALUE_LENGTH
+        limit = {"f.expression": MAX_EXPRESSION_LENGTH, "opt": MAX_OPT_LENGTH}.get(key, MAX_VALUE_LENGTH)
         if len(key) > MAX_VALUE_LENGTH or len(text) > limit:
             warn(key, "too long")
         else:

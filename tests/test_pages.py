@@ -190,3 +190,11 @@ def test_typed_function_hostile_url_is_ignored_with_a_warning():
     at.run()
     assert not at.exception
     assert any("expression" in w.value or "f.*" in w.value for w in at.warning)
+
+
+def test_figure_json_survives_subnormal_coordinates():
+    from app.figures import _rounded
+
+    values = _rounded(np.array([5e-324, -1e-310, 1e-300, 0.0, 1.23456789, np.nan]))
+    assert values[:4] == [0.0, 0.0, 1e-300, 0.0] and values[5] is None
+    assert values[4] == 1.2346
