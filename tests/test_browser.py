@@ -9,28 +9,14 @@ import pytest
 import core
 from app.navigation import page_files
 from app.presets import ARTICLE_OPTIMIZERS
-from tests.browser import (ARTIFACTS, click_data_point, launch_chromium, path_traces, plotly_frame,
-                           streamlit_server, wait_for_app)
+from tests.browser import (ARTIFACTS, click_data_point, path_traces, plotly_frame,
+                           wait_for_app)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
 
 ARTICLE_TITLES = [core.get_optimizer(n).title for n in ARTICLE_OPTIMIZERS]
 
-
-@pytest.fixture(scope="module")
-def server():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from app.navigation import ROOT, page_files
 from app.presets import ARTICLE_OPTIMIZERS, PRESET_NAMES, default_preset_name, get_preset
 from app.state import MAX_STEPS
 from core.functions import FUNCTION_CLASSES
-from tests.browser import ARTIFACTS, click_data_point, launch_chromium, path_traces, plotly_frame, streamlit_server, \
+from tests.browser import ARTIFACTS, click_data_point, path_traces, plotly_frame, \
     wait_for_app
 
 TIMEOUT = 30  # seconds for one AppTest run: a hang fails instead of blocking the suite
@@ -42,21 +42,6 @@ ARTICLE_TITLES = [core.get_optimizer(n).title for n in ARTICLE_OPTIMIZERS]
 # =======================================================================================
 # Browser: one server and one Chromium for the module
 # =======================================================================================
-@pytest.fixture(scope="module")
-def server():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
-
 
 def new_page(browser):
     return browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
