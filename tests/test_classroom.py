@@ -557,9 +557,12 @@ def fuzz_cases() -> list[tuple[str, dict[str, str]]]:
 def quick_apptest():
     """AppTest rescans every installed package for v2 components on each run (~0.5 s here):
     scan once for this module so that 150 runs fit the time budget."""
-    from streamlit.components.v2 import manifest_scanner
-
-    original = manifest_scanner.scan_component_manifests
+    try:
+        from streamlit.components.v2 import manifest_scanner
+        original = manifest_scanner.scan_component_manifests
+    except (ImportError, AttributeError):  # another Streamlit version: no shortcut
+        yield
+        return
     memo = []
 
     def scan_once(*args, **kwargs):
