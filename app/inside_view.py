@@ -125,14 +125,21 @@ def _chart_rows(quantities) -> list[list[str]]:
     return [row for row in rows if row]
 
 
+def _ready(start, runs, purpose: str) -> bool:
+    """Whether there is a start and an enabled optimizer; if not, say what to do."""
+    if start is None:
+        st.info(f"**Click a start on the contour** {purpose}.", icon="👆")
+        return False
+    if not runs:
+        st.info("Enable an optimizer in the sidebar.")
+        return False
+    return True
+
+
 def internals_view(function_name: str, function_key: str, runs: list[tuple[str, dict, int]], start, noise: float,
                    seed: int) -> None:
     """Each enabled optimizer's internal state after every step of its path from `start`."""
-    if start is None:
-        st.info("**Click a start on the contour** to see each optimizer's internal state along its path.", icon="👆")
-        return
-    if not runs:
-        st.info("Enable an optimizer in the sidebar.")
+    if not _ready(start, runs, "to see each optimizer's internal state along its path"):
         return
     st.markdown("What each optimizer carries from step to step, along its path above: the value after step *t*. "
                 "Click a legend entry to highlight one optimizer.")
@@ -311,11 +318,7 @@ def compare_view(keys, function_name: str, function_key: str, function, grid, ru
                  start, noise: float, seed: int) -> None:
     """Two runs from the same start side by side (two optimizers, or one at two learning
     rates), with one step slider for both."""
-    if start is None:
-        st.info("**Click a start on the contour** to compare two runs from it.", icon="👆")
-        return
-    if not runs:
-        st.info("Enable an optimizer in the sidebar.")
+    if not _ready(start, runs, "to compare two runs from it"):
         return
     st.markdown("Two runs from the same start, step by step: pick an enabled optimizer on each side, and "
                 "scale its learning rate to compare one optimizer with itself.")
