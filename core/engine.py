@@ -60,25 +60,13 @@ indexing, checked finiteness per point and re-indexed the state). Now:
   it at the end with the same elementwise formulas, so the two modes agree bitwise. Per-run
   constants (minima, gradient tolerance) are cached for the built-in functions.
 
-Pure numpy: numexpr and numba cannot take a function's `partials` or an optimizer's `step`
-as written (numpy code on dataclasses). A hand-written numba kernel for one pair (the bowl
-and Adam, 2 threads, no bookkeeping) was tried: ~2x faster than this engine, 2 s to compile,
-and different in the last bit from the numpy path for half the starts (its exp is not
-numpy's), so fused kernels for every function and optimizer would not earn their place.
+Fused loops (core/fused.py, core/fused_gradients.py). The gradient of every built-in
+function, every optimizer but Eve and YellowFin, and the bookkeeping run as numba loops that
+repeat the reference formulas operation for operation, with numpy's own ufuncs for exp, sin,
+cos and powers, so the results are the reference's bit for bit (tests/test_fused.py) while a
+step is ~5 passes over memory instead of ~70. What has no fused loop runs the reference code.
 
-Measured (benchmarks/bench_core.py, a 2-core VM shared with other jobs; medians of 7): the
-article's four optimizers from a 201x201 grid of the two-gaussian bowl take 1.56 s as a
-plain numpy loop and 2.46 s with record=False (0.63x; 0.6-0.9x over several runs), with the
-same outcome and the same final point, bit for bit, for every start. The previous engine
-took ~33 s. Per point and step (CPU time, SGD / Adam): the gradient ~17 ns, the optimizer
-~2 / 15 ns, the steps-to-converge bookkeeping ~12-16 ns, the rest ~5 ns; the plain loop,
-which keeps no bookkeeping, ~35 / 44 ns, and this engine without it ~29 / 39 ns. So the
-issue's 5x target is out of reach with exact generic means on this machine: the plain loop
-does nothing but the gradient and the update, the layout and chunks make those only
-~15% cheaper here, and neither can be cut further without rewriting every function and
-optimizer. A 1001x1001 grid x 1000 steps with record=False: 219 MB peak resident memory,
-60-73 s. One start, 1000 steps, record=True: 20-37 ms (numpy's per-call overhead: the
-bowl's partials alone are ~27 numpy calls per step).
+Measured: see README ("Speed") and benchmarks/bench_core.py.
 """
 
 from __future__ import annotations
@@ -91,6 +79,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .functions import FUNCTION_CLASSES, TestFunction
+from .fused import fused_gradient, fused_step, track
 from .optimizers import Optimizer
 
 GLOBAL, LOCAL, NOT_CONVERGED, DIVERGED = 0, 1, 2, 3
@@ -202,6 +191,7 @@ class _Landscape:
         # Call the coordinate-wise methods directly unless a subclass overrides the public ones.
         self.own_partials = type(function).gradient is TestFunction.gradient
         self.own_value = type(function).__call__ is TestFunction.__call__
+        self.fused_gradient = fused_gradient(function) if self.own_partials else None
         minima = function.minima
         self.minima = np.array([m.point for m in minima], dtype=float).reshape(-1, 2)
         self.is_global = np.array([m.is_global for m in minima], dtype=bool)
@@ -209,7 +199,9 @@ class _Landscape:
         self.squared_gradient_tolerance = gradient_tolerance(function) ** 2
 
     def gradient(self, xy: np.ndarray) -> np.ndarray:
-        """(2, n) gradient at (2, n) points, a new array."""
+        """(2, n) gradient at (2, n) C-contiguous points, a new array."""
+        if self.fused_gradient is not None:
+            return self.fused_gradient(xy)
         if self.own_partials:
             dx, dy = self.function.partials(xy[0], xy[1])
             grad = np.empty_like(xy)
@@ -298,6 +290,7 @@ class _Job:
         self.function, self.optimizer, self.landscape = function, optimizer, landscape
         self.starts, self.steps, self.noise, self.record = starts, steps, noise, record
         self.needs_loss = bool(optimizer.needs_loss)
+        self.optimizer_step = fused_step(optimizer) or optimizer.step  # the same results
         n = len(starts)
         if record:
             self.points = np.empty((steps + 1, n, 2))
@@ -325,7 +318,7 @@ class _Job:
         (None: all of them)."""
         if noise is not None:
             grad = noise.add_to(grad, columns)
-        params, state = self.optimizer.step(xy.T, grad.T, state, t, loss=loss)
+        params, state = self.optimizer_step(xy.T, grad.T, state, t, loss=loss)
         xy = np.ascontiguousarray(np.asarray(params, dtype=float).T)  # a view if params is F-ordered
         grad = self.landscape.gradient(xy)
         loss = self.landscape.value(xy) if self.needs_loss else None
@@ -469,52 +462,25 @@ class _Tracker:
     """For each active point, the step from which on it has stayed strictly inside each listed
     minimum's tolerance ball, and from which its gradient has stayed strictly below the
     stationary tolerance: one more than the last step it was outside (steep), 0 if never.
-    Rows 0..K−1 of `since` are the K minima, row K the gradient.
-
-    Updated in place with float operations only (boolean masks are slow to cast and, when
-    mixed, to branch on), sharing the squared coordinate differences between minima that
-    have a coordinate in common:
+    Rows 0..K−1 of `since` are the K minima, row K the gradient. Per step, in one fused loop
+    (core.fused.track), with the formulas of `_Landscape.excess_distances` and
+    `excess_gradient`:
 
         excess = (x − mx)² + ((y − my)² − tolerance²)      (negative: inside)
         since = max(since, copysign(t + 1, excess))
-
-    with the formulas of `_Landscape.excess_distances` and `excess_gradient`."""
+    """
 
     def __init__(self, landscape: _Landscape, n: int):
-        minima = landscape.minima
         self.landscape = landscape
-        self.since = np.zeros((len(minima) + 1, n))
-        self._xs, x_index = np.unique(minima[:, 0], return_inverse=True)
-        self._ys, y_index = np.unique(minima[:, 1], return_inverse=True)
-        self._pairs = list(zip(x_index.tolist(), y_index.tolist()))
-        self._dx2, self._dy2 = np.empty((len(self._xs), n)), np.empty((len(self._ys), n))
-        self._excess, self._spare = np.empty((len(minima) + 1, n)), np.empty(n)
+        self.since = np.zeros((len(landscape.minima) + 1, n))
+        self._mx = np.ascontiguousarray(landscape.minima[:, 0])
+        self._my = np.ascontiguousarray(landscape.minima[:, 1])
 
     def observe(self, t: int, xy: np.ndarray, grad: np.ndarray) -> bool:
-        """Update with step t's points and gradients (2, n); return whether they are all
-        finite, from one sum (False also when the sum merely overflows)."""
-        n = xy.shape[1]
-        dx2, dy2, excess, spare = self._dx2[:, :n], self._dy2[:, :n], self._excess[:, :n], self._spare[:n]
+        """Update with step t's points and gradients (2, n); return whether they are all finite."""
         landscape = self.landscape
-        for row, mx in zip(dx2, self._xs):
-            np.subtract(xy[0], mx, out=row)
-            np.multiply(row, row, out=row)
-        for row, my in zip(dy2, self._ys):
-            np.subtract(xy[1], my, out=row)
-            np.multiply(row, row, out=row)
-            np.subtract(row, landscape.squared_tolerance, out=row)
-        for row, (i, j) in zip(excess, self._pairs):
-            np.add(dx2[i], dy2[j], out=row)
-        np.multiply(grad[0], grad[0], out=excess[-1])
-        np.multiply(grad[1], grad[1], out=spare)
-        np.subtract(spare, landscape.squared_gradient_tolerance, out=spare)
-        np.add(excess[-1], spare, out=excess[-1])
-        total = np.add.reduce(excess, axis=None)  # not finite if a point or gradient is not
-        if not self._pairs:  # no listed minimum: the points are not in `excess`
-            total += np.add.reduce(xy, axis=None)
-        np.copysign(float(t + 1), excess, out=excess)
-        np.maximum(self.since, excess, out=self.since)
-        return math.isfinite(total)
+        return track(xy[0], xy[1], grad[0], grad[1], self._mx, self._my, landscape.squared_tolerance,
+                     landscape.squared_gradient_tolerance, self.since, float(t + 1))
 
     def keep(self, keep: np.ndarray) -> None:
         self.since = self.since[:, keep]

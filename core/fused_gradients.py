@@ -1,0 +1,329 @@
+"""Fused gradients of the built-in test functions, for the run engine (see core/fused.py).
+
+Each entry of GRADIENTS makes, for a function instance, a callable taking (2, n) points and
+returning a new (2, n) gradient equal bit for bit to `partials`: numba loops for the
+arithmetic, in the reference's order of operations, around numpy's ufuncs (np.exp, np.sin,
+np.cos, np.power, np.hypot) for everything that is not +, −, ×, ÷ or √. A polynomial
+gradient is one loop; `x ** 2` is `x * x` in numpy too, other powers are np.power.
+Every built-in function has an entry; a typed function (core/custom.py) has none.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from . import functions as fn
+
+jit = njit(cache=True, nogil=True, error_model="numpy")
+
+
+def _one_loop(kernel):
+    """The maker for a gradient without parameters computed by one loop `kernel(x, y, out)`."""
+
+    def maker(f):
+        def gradient(xy):
+            out = np.empty_like(xy)
+            kernel(xy[0], xy[1], out)
+            return out
+
+        return gradient
+
+    return maker
+
+
+# ---------------------------------------------------------------------------------------
+@jit
+def _two_gaussian_exponents(x, y, c, d, out):
+    for i in range(x.shape[0]):
+        y2 = y[i] * y[i]
+        right = x[i] - 1
+        left = x[i] + 1
+        out[0, i] = -(right * right + y2) / c
+        out[1, i] = -(left * left + y2) / d
+
+
+@jit
+def _two_gaussian_gradient(x, y, exps, right_scale, left_scale, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        right = right_scale * exps[0, i]
+        left = left_scale * exps[1, i]
+        out[0, i] = 2 * xi + right * (xi - 1) + left * (xi + 1)
+        out[1, i] = 2 * yi + (right + left) * yi
+
+
+def _two_gaussians(f: fn.TwoGaussians):
+    right_scale, left_scale = 2 * f.a / f.c, 2 * f.b / f.d
+    c, d = float(f.c), float(f.d)
+
+    def gradient(xy):
+        exps = np.empty_like(xy)
+        _two_gaussian_exponents(xy[0], xy[1], c, d, exps)
+        np.exp(exps, out=exps)
+        out = np.empty_like(xy)
+        _two_gaussian_gradient(xy[0], xy[1], exps, right_scale, left_scale, out)
+        return out
+
+    return gradient
+
+
+# ---------------------------------------------------------------------------------------
+@jit
+def _rastrigin_gradient(x, y, k, sines, out):
+    for i in range(x.shape[0]):
+        out[0, i] = 2 * x[i] + k * sines[0, i]
+        out[1, i] = 2 * y[i] + k * sines[1, i]
+
+
+def _rastrigin(f: fn.Rastrigin):
+    omega, k = float(f.omega), float(f.A * f.omega)
+
+    def gradient(xy):
+        sines = omega * xy
+        np.sin(sines, out=sines)
+        _rastrigin_gradient(xy[0], xy[1], k, sines, sines)  # in place: sin(ωt) -> gradient
+        return sines
+
+    return gradient
+
+
+# ---------------------------------------------------------------------------------------
+@jit
+def _rosenbrock_gradient(x, y, a, four_b, two_b, out):
+    for i in range(x.shape[0]):
+        xi = x[i]
+        valley = y[i] - xi * xi
+        out[0, i] = -2 * (a - xi) - four_b * xi * valley
+        out[1, i] = two_b * valley
+
+
+def _rosenbrock(f: fn.Rosenbrock):
+    a, four_b, two_b = float(f.a), float(4 * f.b), float(2 * f.b)
+
+    def gradient(xy):
+        out = np.empty_like(xy)
+        _rosenbrock_gradient(xy[0], xy[1], a, four_b, two_b, out)
+        return out
+
+    return gradient
+
+
+# ---------------------------------------------------------------------------------------
+@jit
+def _himmelblau_gradient(x, y, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        first, second = xi * xi + yi - 11, xi + yi * yi - 7
+        out[0, i] = 4 * xi * first + 2 * second
+        out[1, i] = 2 * first + 4 * yi * second
+
+
+# ---------------------------------------------------------------------------------------
+@jit
+def _beale_gradient(x, y, y_cubes, out):
+    for i in range(x.shape[0]):
+        xi, yi, y3 = x[i], y[i], y_cubes[i]
+        y2 = yi * yi
+        first = 1.5 - xi + xi * yi
+        second = 2.25 - xi + xi * y2
+        third = 2.625 - xi + xi * y3
+        out[0, i] = 2 * (first * (yi - 1) + second * (y2 - 1) + third * (y3 - 1))
+        out[1, i] = 2 * xi * (first + 2 * yi * second + 3 * yi * yi * third)
+
+
+def _beale(f: fn.Beale):
+    def gradient(xy):
+        y_cubes = np.power(xy[1], 3)  # the reference's y**3
+        out = np.empty_like(xy)
+        _beale_gradient(xy[0], xy[1], y_cubes, out)
+        return out
+
+    return gradient
+
+
+# ---------------------------------------------------------------------------------------
+@jit
+def _ackley_exponents(hypots, exps):
+    """In place: the cosines cos(2πx), cos(2πy) in `exps` -> the funnel's and ripples' exponents."""
+    for i in range(hypots.shape[0]):
+        ripple = 0.5 * (exps[0, i] + exps[1, i])
+        exps[0, i] = -0.2 * (math.sqrt(0.5) * hypots[i])
+        exps[1, i] = ripple
+
+
+@jit
+def _ackley_gradient(x, y, hypots, exps, sines, out):
+    for i in range(x.shape[0]):
+        radius = math.sqrt(0.5) * hypots[i]
+        funnel = 2 * exps[0, i] / radius if radius > 0 else 0.0
+        ripples = math.pi * exps[1, i]
+        out[0, i] = funnel * x[i] + ripples * sines[0, i]
+        out[1, i] = funnel * y[i] + ripples * sines[1, i]
+
+
+def _ackley(f: fn.Ackley):
+    def gradient(xy):
+        hypots = np.hypot(xy[0], xy[1])
+        angles = 2 * math.pi * xy
+        exps = np.cos(angles)
+        sines = np.sin(angles, out=angles)
+        _ackley_exponents(hypots, exps)  # the ripples' exponent needs the cosines
+        np.exp(exps, out=exps)
+        _ackley_gradient(xy[0], xy[1], hypots, exps, sines, sines)  # in place: sines -> gradient
+        return sines
+
+    return gradient
+
+
+# ---------------------------------------------------------------------------------------
+@jit
+def _booth_gradient(x, y, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        first, second = xi + 2 * yi - 7, 2 * xi + yi - 5
+        out[0, i] = 2 * first + 4 * second
+        out[1, i] = 4 * first + 2 * second
+
+
+@jit
+def _matyas_gradient(x, y, out):
+    for i in range(x.shape[0]):
+        out[0, i] = 0.52 * x[i] - 0.48 * y[i]
+        out[1, i] = 0.52 * y[i] - 0.48 * x[i]
+
+
+@jit
+def _three_hump_camel_gradient(x, y, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        x2 = xi * xi
+        out[0, i] = xi * (4 - 4.2 * x2 + x2 * x2) + yi
+        out[1, i] = xi + 2 * yi
+
+
+@jit
+def _six_hump_camel_gradient(x, y, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        x2, y2 = xi * xi, yi * yi
+        out[0, i] = xi * (8 - 8.4 * x2 + 2 * x2 * x2) + yi
+        out[1, i] = xi + yi * (16 * y2 - 8)
+
+
+# ---------------------------------------------------------------------------------------
+@jit
+def _styblinski_tang_gradient(x, y, cubes, out):
+    for i in range(x.shape[0]):
+        out[0, i] = 2 * cubes[0, i] - 16 * x[i] + 2.5
+        out[1, i] = 2 * cubes[1, i] - 16 * y[i] + 2.5
+
+
+def _styblinski_tang(f: fn.StyblinskiTang):
+    def gradient(xy):
+        cubes = np.power(xy, 3)  # the reference's x**3, y**3
+        _styblinski_tang_gradient(xy[0], xy[1], cubes, cubes)  # in place: cubes -> gradient
+        return cubes
+
+    return gradient
+
+
+# ---------------------------------------------------------------------------------------
+@jit
+def _goldstein_price_gradient(x, y, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        u, t = xi + yi, 2 * xi - 3 * yi
+        u1 = u + 1
+        p = 1 + u1 * u1 * (3 * u * u - 14 * u + 19)
+        q = 30 + t * t * (3 * t * t - 16 * t + 18)
+        dp = 12 * (u + 1) * (u - 1) * (u - 2)
+        dq = 12 * t * (t - 1) * (t - 3)
+        out[0, i] = dp * q + 2 * p * dq
+        out[1, i] = dp * q - 3 * p * dq
+
+
+# ---------------------------------------------------------------------------------------
+@jit
+def _levi13_sine_arguments(x, y, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        out[0, i] = 6 * math.pi * xi
+        out[1, i] = 3 * math.pi * yi
+        out[2, i] = 6 * math.pi * yi
+        out[3, i] = 2 * math.pi * yi
+        out[4, i] = 4 * math.pi * yi
+
+
+@jit
+def _levi13_gradient(x, y, sines, out):
+    for i in range(x.shape[0]):
+        xm, ym = x[i] - 1, y[i] - 1
+        sin_3pi_y, sin_2pi_y = sines[1, i], sines[3, i]
+        out[0, i] = 3 * math.pi * sines[0, i] + 2 * xm * (1 + sin_3pi_y * sin_3pi_y)
+        out[1, i] = (
+            3 * math.pi * (xm * xm) * sines[2, i]
+            + 2 * ym * (1 + sin_2pi_y * sin_2pi_y)
+            + 2 * math.pi * (ym * ym) * sines[4, i]
+        )
+
+
+def _levi13(f: fn.Levi13):
+    def gradient(xy):
+        sines = np.empty((5, xy.shape[1]))
+        _levi13_sine_arguments(xy[0], xy[1], sines)
+        np.sin(sines, out=sines)
+        out = np.empty_like(xy)
+        _levi13_gradient(xy[0], xy[1], sines, out)
+        return out
+
+    return gradient
+
+
+# ---------------------------------------------------------------------------------------
+@jit
+def _mccormick_gradient(x, y, ridges, out):
+    for i in range(x.shape[0]):
+        ridge, valley = ridges[i], 2 * (x[i] - y[i])
+        out[0, i] = ridge + valley - 1.5
+        out[1, i] = ridge - valley + 2.5
+
+
+def _mccormick(f: fn.McCormick):
+    def gradient(xy):
+        ridges = np.add(xy[0], xy[1])
+        np.cos(ridges, out=ridges)
+        out = np.empty_like(xy)
+        _mccormick_gradient(xy[0], xy[1], ridges, out)
+        return out
+
+    return gradient
+
+
+# ---------------------------------------------------------------------------------------
+@jit
+def _saddle_gradient(x, y, out):
+    for i in range(x.shape[0]):
+        out[0, i] = 2 * x[i]
+        out[1, i] = -2 * y[i]
+
+
+GRADIENTS = {
+    fn.TwoGaussians: _two_gaussians,
+    fn.Rastrigin: _rastrigin,
+    fn.Rosenbrock: _rosenbrock,
+    fn.Himmelblau: _one_loop(_himmelblau_gradient),
+    fn.Beale: _beale,
+    fn.Ackley: _ackley,
+    fn.Booth: _one_loop(_booth_gradient),
+    fn.Matyas: _one_loop(_matyas_gradient),
+    fn.ThreeHumpCamel: _one_loop(_three_hump_camel_gradient),
+    fn.SixHumpCamel: _one_loop(_six_hump_camel_gradient),
+    fn.StyblinskiTang: _styblinski_tang,
+    fn.GoldsteinPrice: _one_loop(_goldstein_price_gradient),
+    fn.Levi13: _levi13,
+    fn.McCormick: _mccormick,
+    fn.Saddle: _one_loop(_saddle_gradient),
+}

@@ -1,0 +1,133 @@
+"""The fused loops (core/fused.py) equal the reference code bit for bit.
+
+Every fused optimizer step against `Optimizer.step`, every fused gradient against
+`TestFunction.partials`, and the fused bookkeeping against its numpy formulas: on random
+inputs spread over many magnitudes, with special values (±0, ±inf, NaN, huge) mixed in.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+import core
+from core import fused
+
+SPECIAL = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e300, -1e300, 5e-324, 1.0, -1.0])
+
+
+def planes(rng, n, special=True):
+    """(2, n) values over many magnitudes, some special."""
+    values = rng.normal(size=(2, n)) * 10.0 ** rng.integers(-3, 4, size=(2, n))
+    if special:
+        values[:, :: 7] = rng.choice(SPECIAL, size=values[:, ::7].shape)
+    return values
+
+
+def as_engine_arrays(values):
+    """(n, 2) views of (2, n) arrays, as the engine passes them."""
+    return np.ascontiguousarray(values).T
+
+
+
+def bitwise_equal(a, b):
+    """Equal bit for bit, NaNs included (any NaN payload counts as NaN)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    assert a.shape == b.shape
+    both_nan = np.isnan(a) & np.isnan(b)
+    bits_equal = a.view(np.int64) == b.view(np.int64)
+    return bool(np.all(both_nan | bits_equal))
+
+
+OPTIMIZER_SETTINGS = {
+    "sgd": [{"lr": 0.02}, {"lr": 0.3, "weight_decay": 0.1}],
+    "momentum": [{"lr": 0.01, "momentum": 0.8}, {"lr": 0.1, "momentum": 0.95, "dampening": 0.3, "weight_decay": 0.01}],
+    "nesterov": [{"lr": 0.01, "momentum": 0.9}, {"lr": 0.2, "momentum": 0.5, "weight_decay": 0.05}],
+    "rmsprop": [{"lr": 0.01, "alpha": 0.99, "eps": 1e-6}, {"lr": 0.05, "centered": True, "momentum": 0.9},
+                {"lr": 0.1, "weight_decay": 0.1, "momentum": 0.5}],
+    "adam": [{"lr": 0.01, "betas": (0.7, 0.999), "eps": 1e-6, "bias_correction": False},
+             {"lr": 0.1}, {"lr": 0.1, "betas": (0.3, 0.9), "weight_decay": 0.2}],
+    "amsgrad": [{"lr": 0.05}, {"lr": 0.5, "betas": (0.6, 0.8), "weight_decay": 0.1}],
+    "adamw": [{"lr": 0.05}, {"lr": 0.5, "weight_decay": 0.3}],
+    "nadam": [{"lr": 0.05}, {"lr": 0.5, "weight_decay": 0.1}, {"lr": 0.5, "weight_decay": 0.1,
+                                                              "decoupled_weight_decay": True}],
+    "radam": [{"lr": 0.05}, {"lr": 0.5, "weight_decay": 0.1, "betas": (0.9, 0.5)},
+              {"lr": 0.5, "weight_decay": 0.1, "decoupled_weight_decay": True}],
+    "adamax": [{"lr": 0.05}, {"lr": 0.5, "weight_decay": 0.1, "betas": (0.2, 0.6)}],
+    "adagrad": [{"lr": 0.05}, {"lr": 0.5, "lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.3}],
+    "adadelta": [{"lr": 1.0}, {"lr": 0.5, "rho": 0.5, "weight_decay": 0.1, "eps": 1e-3}],
+    "lion": [{"lr": 0.01}, {"lr": 0.1, "betas": (0.5, 0.7), "weight_decay": 0.3}],
+    "adabelief": [{"lr": 0.05}, {"lr": 0.5, "betas": (0.4, 0.6), "eps": 1e-8}],
+}
+
+
+def test_every_optimizer_has_settings_here_or_no_fused_step():
+    for name in core.OPTIMIZERS:
+        optimizer = core.get_optimizer(name)
+        assert (fused.fused_step(optimizer) is None) == (name not in OPTIMIZER_SETTINGS), name
+
+
+@pytest.mark.parametrize("name,settings", [(n, s) for n, all_settings in OPTIMIZER_SETTINGS.items()
+                                           for s in all_settings])
+def test_fused_step_equals_reference(name, settings):
+    rng = np.random.default_rng(zlib.crc32(f"{name}{settings}".encode()))
+    optimizer = core.get_optimizer(name, **settings)
+    step = fused.fused_step(optimizer)
+    assert step is not None
+    n = 257
+    with np.errstate(all="ignore"):
+        for special in (False, True):
+            params = as_engine_arrays(planes(rng, n, special))
+            state = optimizer.init(params)
+            for t in range(1, 13):
+                grad = as_engine_arrays(planes(rng, n, special))
+                expected_params, expected_state = optimizer.step(params, grad, state, t)
+                got_params, got_state = step(params, grad, state, t)
+                assert bitwise_equal(got_params, expected_params), (name, t)
+                assert type(got_state) is type(expected_state)
+                for field, got, expected in zip(expected_state._fields, got_state, expected_state):
+                    assert bitwise_equal(got, expected), (name, t, field)
+                params, state = expected_params, expected_state
+            for t in (100, 1000, 99_999):  # far steps: bias corrections near 1
+                grad = as_engine_arrays(planes(rng, n, special))
+                assert bitwise_equal(step(params, grad, state, t)[0], optimizer.step(params, grad, state, t)[0])
+
+
+@pytest.mark.parametrize("name", sorted(core.FUNCTIONS))
+def test_fused_gradient_equals_reference(name):
+    function = core.get_function(name)
+    gradient = fused.fused_gradient(function)
+    if gradient is None:
+        pytest.skip(f"{name} has no fused gradient")
+    rng = np.random.default_rng(7)
+    (x0, x1), (y0, y1) = function.domain
+    inside = np.stack([rng.uniform(x0, x1, 5000), rng.uniform(y0, y1, 5000)])
+    wide = planes(rng, 3000)
+    with np.errstate(all="ignore"):
+        for xy in (inside, wide, np.ascontiguousarray(inside[:, :1])):
+            expected = np.stack(np.broadcast_arrays(*function.partials(xy[0], xy[1])))
+            assert bitwise_equal(gradient(xy), expected), name
+
+
+def test_track_equals_numpy_formulas():
+    rng = np.random.default_rng(3)
+    n = 1000
+    xy, grad = planes(rng, n, special=False), planes(rng, n, special=False)
+    xy[:, :100] = rng.choice([-0.9363, 0.9053, 0.0], size=(2, 100)) + rng.normal(scale=0.01, size=(2, 100))
+    minima = np.array([[-0.9363, 0.0], [0.9053, 0.0]])
+    tolerance2, gradient_tolerance2 = 0.02**2, 0.5**2
+    since = np.zeros((3, n))
+    since[:, ::3] = 5.0
+    expected = since.copy()
+    for k, (mx, my) in enumerate(minima):
+        dx, dy = xy[0] - mx, xy[1] - my
+        expected[k] = np.maximum(expected[k], np.copysign(9.0, dx * dx + (dy * dy - tolerance2)))
+    expected[2] = np.maximum(expected[2], np.copysign(9.0, grad[0] * grad[0] + (grad[1] * grad[1] - gradient_tolerance2)))
+    assert fused.track(xy[0], xy[1], grad[0], grad[1], minima[:, 0].copy(), minima[:, 1].copy(),
+                       tolerance2, gradient_tolerance2, since, 9.0)
+    assert np.array_equal(since, expected)
+    grad[1, 17] = np.nan
+    assert not fused.track(xy[0], xy[1], grad[0], grad[1], minima[:, 0].copy(), minima[:, 1].copy(),
+                           tolerance2, gradient_tolerance2, since, 10.0)
