@@ -227,6 +227,15 @@ def function_page(function_name: str) -> None:
     function_key = compute.params_key(function.params | {"domain": function.domain})
 
     formula.latex(function.formula)
+    _main_area(keys, function_name, function_class, function, function_key, state)
+
+
+@st.fragment
+def _main_area(keys: PageKeys, function_name: str, function_class, function, function_key: str,
+               state: PageState) -> None:
+    """Everything a click changes: start, paths, curves, tabs and the URL. A fragment, so a
+    click (or a start typed, or a tab's control) reruns only this part, not the sidebar; a
+    change in the sidebar reruns the whole page and passes the new settings in."""
     _apply_click(keys, state, function)
     landscape, curves = st.columns([3, 2])
     with landscape:

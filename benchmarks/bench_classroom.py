@@ -297,6 +297,8 @@ class WsSession(BrowserSession):
         super().__init__(client, server, function_name, stats, click_timeout)
         self.ws = None
         self.component_id: str | None = None
+        self.fragment_id = ""  # the fragment holding the plot: a click reruns only it, as in a browser
+        self.page_hash = ""
         self.exceptions = 0
 
     async def open(self) -> None:
@@ -312,12 +314,14 @@ class WsSession(BrowserSession):
             raise RuntimeError(f"no plot component on {self.function_name}")
         self.stats.load_seconds.append(time.perf_counter() - started)
 
-    async def _rerun(self, widgets=()) -> None:
+    async def _rerun(self, widgets=(), fragment_id: str = "") -> None:
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
         message = BackMsg()
         message.rerun_script.query_string = ""
         message.rerun_script.page_name = url_path(self.function_name)
+        message.rerun_script.page_script_hash = self.page_hash
+        message.rerun_script.fragment_id = fragment_id
         message.rerun_script.widget_states.widgets.extend(widgets)
         await self.ws.send(message.SerializeToString())
 
@@ -333,12 +337,15 @@ class WsSession(BrowserSession):
             kind = message.WhichOneof("type")
             if kind == "script_finished":
                 if message.script_finished not in (ForwardMsg.FINISHED_SUCCESSFULLY,
-                                                   ForwardMsg.FINISHED_EARLY_FOR_RERUN):
+                                                   ForwardMsg.FINISHED_EARLY_FOR_RERUN,
+                                                   ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
                     self.stats.errors.append(f"run ended with status {message.script_finished} "
                                              f"on {self.function_name}")
                 return shown
             if kind == "page_not_found":
                 raise RuntimeError(f"page not found: {self.function_name}")
+            if kind == "new_session":
+                self.page_hash = message.new_session.page_script_hash
             if kind != "delta" or message.delta.WhichOneof("type") != "new_element":
                 continue
             element = message.delta.new_element
@@ -347,6 +354,7 @@ class WsSession(BrowserSession):
                 self.stats.errors.append(f"exception on {self.function_name}: {element.exception.message[:200]}")
             elif which == "component_instance" and element.component_instance.component_name == COMPONENT:
                 self.component_id = element.component_instance.id
+                self.fragment_id = message.delta.fragment_id
                 if target is not None and shown is None and self._starts_at(element, target):
                     shown = time.perf_counter()
 
@@ -363,7 +371,7 @@ class WsSession(BrowserSession):
         self.stats.clicks += 1
         points = json.dumps([{"x": x, "y": y, "curveNumber": 0, "pointNumber": 0, "pointIndex": 0}])
         started = time.perf_counter()
-        await self._rerun([WidgetState(id=self.component_id, json_value=json.dumps(points))])
+        await self._rerun([WidgetState(id=self.component_id, json_value=json.dumps(points))], self.fragment_id)
         try:
             shown = await asyncio.wait_for(self._until_finished((x, y)), timeout=self.click_timeout)
         except asyncio.TimeoutError:  # lost; the run goes on: read to its end so that the next click is in step
