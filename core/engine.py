@@ -61,7 +61,7 @@ indexing, checked finiteness per point and re-indexed the state). Now:
   constants (minima, gradient tolerance) are cached for the built-in functions.
 
 Fused loops (core/fused.py, core/fused_gradients.py). The gradient of every built-in
-function, every optimizer but Eve and YellowFin, and the bookkeeping run as numba loops that
+function, every optimizer and the bookkeeping run as numba loops that
 repeat the reference formulas operation for operation, with numpy's own ufuncs for exp, sin,
 cos and powers, so the results are the reference's bit for bit (tests/test_fused.py) while a
 step is ~5 passes over memory instead of ~70. What has no fused loop runs the reference code.
@@ -86,8 +86,8 @@ GLOBAL, LOCAL, NOT_CONVERGED, DIVERGED = 0, 1, 2, 3
 OUTCOME_NAMES = ("global minimum", "other minimum", "not converged", "diverged")
 
 MAX_STEPS = 100_000
-CHUNK = 8192  # points per chunk: a chunk's working arrays stay in a core's L2 cache
-THREADS = 1  # threads over chunks; see "Threads" in the docstring for why not 2
+CHUNK = 32768  # points per chunk: a chunk's working arrays stay in a core's L2 cache
+THREADS = 2  # threads over chunks; see "Threads" in the docstring
 SETTLE_CHECK_EVERY = 8  # steps between checks for points that no longer move
 COMPACT_SHARE = 0.25  # compact the active set once this share of it has settled
 

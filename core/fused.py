@@ -5,7 +5,8 @@ expressions: every operator is a pass over all points, with a temporary array, s
 Adam on the two-gaussian bowl is ~40 passes over memory and ~40 calls into numpy. Here the
 same formulas run as numba loops, one pass per stage:
 
-* an optimizer's step is one loop (`fused_step`), and
+* an optimizer's step is one loop (`fused_step`), or, for YellowFin, whose tuner takes
+  sinh(arsinh(a) / 3), a loop, numpy's `np.arcsinh` and `np.sinh` in place, and a loop; and
 * a function's gradient is numba loops for its arithmetic around numpy's own ufuncs for its
   transcendental functions (`fused_gradient`): e.g. the bowl's two exponents in one loop,
   `np.exp` on both (numpy's SIMD exp, the reference's exp), the gradient in a second loop.
@@ -14,8 +15,8 @@ The results are the reference's bit for bit: every operation is the same IEEE op
 the same order (+, −, ×, ÷ and √ are correctly rounded; numba contracts nothing into fused
 multiply-adds without fastmath), and the transcendental functions are numpy's.
 `tests/test_fused.py` checks this for every entry against the reference on random inputs,
-special values included. A function or optimizer without an entry (a typed function, Eve,
-YellowFin) simply runs the reference code; the engine mixes both freely.
+special values included. Every optimizer has an entry; a function without one (a typed
+function) simply runs the reference code; the engine mixes both freely.
 
 Why numba: it compiles these plain Python loops (no C toolchain at install), releases the
 GIL, and caches the machine code on disk (`cache=True`), so the compilation (~0.2 s a
@@ -33,6 +34,8 @@ import numpy as np
 
 from . import optimizers as opt
 from .fused_gradients import GRADIENTS, jit as _jit
+
+_TINY = float(opt._TINY)  # Eve's floor of f − f*, the smallest positive normal float
 
 
 def fused_gradient(function):
@@ -93,8 +96,16 @@ def _decayed(p, g, lr, weight_decay, decoupled):
 
 @_jit
 def _maximum(a, b):
-    """np.maximum: NaN if either is NaN."""
-    if a >= b or a != a:
+    """np.maximum: NaN if either is NaN; b on a tie (max(0, −0) is −0, as numpy's)."""
+    if a > b or a != a:
+        return a
+    return b
+
+
+@_jit
+def _minimum(a, b):
+    """np.minimum: NaN if either is NaN; b on a tie (min(−0, 0) is 0, as numpy's)."""
+    if a < b or a != a:
         return a
     return b
 
@@ -435,6 +446,166 @@ def _adabelief_step(o: opt.AdaBelief):
     return step
 
 
+@_jit
+def _eve(p, g, m, v, d, loss_hat, loss, first, lr, beta1, beta2, beta3, eps, f_star, rising_clip, falling_clip,
+         bias_correction1, bias_correction2, out_p, out_m, out_v, out_d, out_loss_hat):
+    for i in range(p.shape[1]):
+        gap = _maximum(loss[i] - f_star, _TINY)
+        if first:
+            hat, di = gap, 1.0
+        else:
+            previous = loss_hat[i]
+            low, high = rising_clip if gap >= previous else falling_clip
+            ratio = _minimum(_maximum(low, gap / previous), high)
+            hat = _maximum(ratio * previous, _TINY)
+            r = abs(hat - previous) / _minimum(hat, previous)
+            di = beta3 * d[i] + (1 - beta3) * r
+        out_d[i], out_loss_hat[i] = di, hat
+        for c in range(2):
+            gi = g[c, i]
+            mi = beta1 * m[c, i] + (1 - beta1) * gi
+            vi = beta2 * v[c, i] + (1 - beta2) * gi * gi
+            out_m[c, i], out_v[c, i] = mi, vi
+            m_hat = mi / bias_correction1
+            v_hat = vi / bias_correction2
+            out_p[c, i] = p[c, i] - lr * m_hat / (di * np.sqrt(v_hat) + eps)
+
+
+def _eve_step(o: opt.Eve):
+    beta1, beta2, beta3 = (float(b) for b in o.betas)
+    k, big_k = o.lower_threshold, o.upper_threshold
+    # (δ, Δ), the clipping range of the loss ratio, for a rising and a falling loss
+    rising_clip, falling_clip = (float(k + 1), float(big_k + 1)), (float(1 / (big_k + 1)), float(1 / (k + 1)))
+    lr, eps, f_star = float(o.lr), float(o.eps), float(o.f_star)
+
+    def step(params, grad, state, t, loss=None):
+        if loss is None:
+            raise ValueError(f"{o.name}: step needs loss = f(params) (needs_loss is True)")
+        p, g, (m, v, d, loss_hat) = _planes(params, grad, state)
+        new_p, new_m, new_v = _new(p, 3)
+        new_d, new_loss_hat = _new(d, 2)
+        loss = np.ascontiguousarray(np.broadcast_to(np.asarray(loss, dtype=float), d.shape))  # (N,), checked
+        _eve(p, g, m, v, d, loss_hat, loss, t == 1, lr, beta1, beta2, beta3, eps, f_star, rising_clip, falling_clip,
+             1 - beta1**t, 1 - beta2**t, new_p, new_m, new_v, new_d, new_loss_hat)
+        return new_p.T, opt.EveState(new_m.T, new_v.T, new_d, new_loss_hat)
+
+    return step
+
+
+# YellowFin's step is three stages, as its tuner takes sinh(arsinh(a) / 3), which must be
+# numpy's: _yellowfin_measure (the running averages and the tuner's inputs, a among them),
+# then np.arcsinh, / 3 and np.sinh in place on a copy of a, then _yellowfin_move (the
+# tuned values and the step).
+_A, _SINH, _FALLBACK, _BOUND_GAP, _H_MIN = range(5)  # the rows of the tuner's scratch array
+
+
+@_jit
+def _yellowfin_measure(g, curvatures, h_min_avg, h_max_avg, grad_avg, grad_norm_sq_avg, grad_norm_avg, dist_avg,
+                       first, beta, debias, sqrt_13_5, out_curvatures, out_h_min_avg, out_h_max_avg, out_grad_avg,
+                       out_grad_norm_sq_avg, out_grad_norm_avg, out_dist_avg, tuner, regular, measured):
+    """The new averages (YellowFin.step), the estimates (YellowFin.estimates) and, per point, the
+    inputs of yellowfin_single_step's last part in `tuner`, `regular` and `measured`."""
+    width = out_curvatures.shape[1]
+    for i in range(g.shape[1]):
+        g0, g1 = g[0, i], g[1, i]
+        h = g0 * g0 + g1 * g1
+        # the window of the last `width` values of h: shifted by one, or filled at t = 1
+        window = out_curvatures[i]
+        for j in range(width - 1):
+            window[j] = h if first else curvatures[i, j + 1]
+        window[width - 1] = h
+        # its min and max (NaN if one is NaN): as every h is ≥ +0 or NaN, a NaN flag and plain
+        # comparisons give numpy's results, faster than a chain of _minimum
+        lowest = highest = h
+        not_a_number = h != h
+        for j in range(width - 1):
+            x = window[j]
+            lowest = x if x < lowest else lowest
+            highest = x if x > highest else highest
+            not_a_number |= x != x
+        if not_a_number:
+            lowest = highest = np.nan
+        norm_sq_avg = beta * grad_norm_sq_avg[i] + (1 - beta) * h
+        norm_avg = beta * grad_norm_avg[i] + (1 - beta) * np.sqrt(h)
+        min_avg = beta * h_min_avg[i] + (1 - beta) * lowest
+        max_avg = beta * h_max_avg[i] + (1 - beta) * highest
+        avg0 = beta * grad_avg[0, i] + (1 - beta) * g0
+        avg1 = beta * grad_avg[1, i] + (1 - beta) * g1
+        dist = beta * dist_avg[i] + (1 - beta) * (norm_avg / norm_sq_avg if norm_sq_avg != 0 else 0.0)
+        out_grad_norm_sq_avg[i], out_grad_norm_avg[i] = norm_sq_avg, norm_avg
+        out_h_min_avg[i], out_h_max_avg[i], out_dist_avg[i] = min_avg, max_avg, dist
+        out_grad_avg[0, i], out_grad_avg[1, i] = avg0, avg1
+        # the estimates
+        h_min, h_max = min_avg / debias, max_avg / debias
+        debiased0, debiased1 = avg0 / debias, avg1 / debias
+        variance = _maximum(norm_sq_avg / debias - (debiased0 * debiased0 + debiased1 * debiased1), 0.0)
+        distance = dist / debias
+        # yellowfin_single_step up to its sinh(arsinh(a) / 3)
+        measured[i] = h_max > 0
+        if not measured[i]:
+            h_max = 1.0
+        root_min, root_max = np.sqrt(h_min), np.sqrt(h_max)
+        scale = distance * h_min
+        a = sqrt_13_5 * np.sqrt(variance) / (scale if scale > 0 else 1.0)
+        regular[i] = scale > 0 and a > 0 and np.isfinite(a)
+        tuner[_A, i] = a if regular[i] else 1.0
+        tuner[_FALLBACK, i] = 1.0 if scale > 0 and variance == 0 else 0.0
+        tuner[_BOUND_GAP, i] = 2 * root_min / (root_max + root_min)
+        tuner[_H_MIN, i] = h_min
+
+
+@_jit
+def _yellowfin_move(p, g, velocity, tuned_lr, tuned_momentum, beta, tuner, regular, measured,
+                    out_p, out_velocity, out_tuned_lr, out_tuned_momentum):
+    """The rest of yellowfin_single_step, the tuned values' averages and the step."""
+    for i in range(p.shape[1]):
+        lr_t, momentum_t = tuned_lr[i], tuned_momentum[i]
+        if measured[i]:
+            root_gap = 3 * tuner[_SINH, i] / tuner[_A, i] if regular[i] else tuner[_FALLBACK, i]
+            gap = _minimum(root_gap, tuner[_BOUND_GAP, i])
+            h_min = tuner[_H_MIN, i]
+            momentum_t = (1 - gap) * (1 - gap)
+            lr_t = gap * gap / h_min if h_min != 0 else 0.0
+        lr = beta * tuned_lr[i] + (1 - beta) * lr_t
+        momentum = beta * tuned_momentum[i] + (1 - beta) * momentum_t
+        out_tuned_lr[i], out_tuned_momentum[i] = lr, momentum
+        for c in range(2):
+            vi = momentum * velocity[c, i] - lr * g[c, i]
+            out_velocity[c, i] = vi
+            out_p[c, i] = p[c, i] + vi
+
+
+def _yellowfin_step(o: opt.YellowFin):
+    beta, width, sqrt_13_5 = float(o.beta), int(o.curv_win_width), float(np.sqrt(13.5))
+
+    def step(params, grad, state, t, loss=None):
+        p, g, (velocity, grad_avg) = _planes(params, grad, (state.velocity, state.grad_avg))
+        curvatures, h_min_avg, h_max_avg, norm_sq_avg, norm_avg, dist_avg, tuned_lr, tuned_momentum = (
+            np.ascontiguousarray(a) for a in (state.curvatures, state.h_min_avg, state.h_max_avg,
+                                              state.grad_norm_sq_avg, state.grad_norm_avg, state.dist_avg,
+                                              state.tuned_lr, state.tuned_momentum))
+        n = p.shape[1]
+        new_p, new_velocity, new_grad_avg = _new(p, 3)
+        new = opt.YellowFinState(
+            velocity=new_velocity.T, curvatures=np.empty((n, width if t == 1 else curvatures.shape[1])),
+            h_min_avg=np.empty(n), h_max_avg=np.empty(n), grad_avg=new_grad_avg.T, grad_norm_sq_avg=np.empty(n),
+            grad_norm_avg=np.empty(n), dist_avg=np.empty(n), tuned_lr=np.empty(n), tuned_momentum=np.empty(n))
+        tuner, regular, measured = np.empty((5, n)), np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+        _yellowfin_measure(g, curvatures, h_min_avg, h_max_avg, grad_avg, norm_sq_avg, norm_avg, dist_avg,
+                           t == 1, beta, 1 - beta**t, sqrt_13_5, new.curvatures, new.h_min_avg, new.h_max_avg,
+                           new_grad_avg, new.grad_norm_sq_avg, new.grad_norm_avg, new.dist_avg,
+                           tuner, regular, measured)
+        sinh = tuner[_SINH]
+        np.arcsinh(tuner[_A], out=sinh)
+        np.divide(sinh, 3, out=sinh)
+        np.sinh(sinh, out=sinh)
+        _yellowfin_move(p, g, velocity, tuned_lr, tuned_momentum, beta, tuner, regular, measured,
+                        new_p, new_velocity, new.tuned_lr, new.tuned_momentum)
+        return new_p.T, new
+
+    return step
+
+
 _STEPS = {
     opt.SGD: _sgd_step,
     opt.Momentum: lambda o: _heavy_ball_step(o, nesterov=False),
@@ -450,4 +621,6 @@ _STEPS = {
     opt.Adadelta: _adadelta_step,
     opt.Lion: _lion_step,
     opt.AdaBelief: _adabelief_step,
+    opt.Eve: _eve_step,
+    opt.YellowFin: _yellowfin_step,
 }

@@ -2,7 +2,8 @@
 
 Every fused optimizer step against `Optimizer.step`, every fused gradient against
 `TestFunction.partials`, and the fused bookkeeping against its numpy formulas: on random
-inputs spread over many magnitudes, with special values (±0, ±inf, NaN, huge) mixed in.
+inputs spread over many magnitudes, with special values (±0, ±inf, NaN, huge) mixed in, and
+for the steps on degenerate gradients and losses too (zero, repeating, small whole numbers).
 """
 
 from __future__ import annotations
@@ -24,6 +25,36 @@ def planes(rng, n, special=True):
     if special:
         values[:, :: 7] = rng.choice(SPECIAL, size=values[:, ::7].shape)
     return values
+
+
+def losses(rng, n, special=True):
+    """(n,) positive losses over many magnitudes, some special."""
+    values = np.abs(rng.normal(size=n)) * 10.0 ** rng.integers(-3, 4, size=n)
+    if special:
+        values[::7] = rng.choice(SPECIAL, size=values[::7].shape)
+    return values
+
+
+def degenerate_inputs(rng, n, previous_grad, previous_loss):
+    """The next (2, n) gradient and (n,) loss of a round where the tuners' special cases occur.
+    By point i mod 5 the gradient is: always zero (YellowFin's h_max = 0); small whole numbers,
+    sometimes zero (h_min = 0); the previous one again; small whole numbers (exact arithmetic,
+    so the variance C is often exactly 0); random, ~1e-155 at the first step and ~1e153 after
+    (a tiny h_min against a huge C: a = ∞). Half the losses repeat the previous ones; the
+    others are a few values at, below and above Eve's f* (0, 1 or −2.5 in OPTIMIZER_SETTINGS)."""
+    grad = rng.integers(-2, 3, size=(2, n)).astype(float)
+    grad[:, 0::5] = 0.0
+    sometimes_zero = grad[:, 1::5]
+    sometimes_zero[:, rng.random(sometimes_zero.shape[1]) < 0.4] = 0.0
+    if previous_grad is not None:
+        grad[:, 2::5] = previous_grad[:, 2::5]
+    extreme = grad[:, 4::5]
+    extreme[:] = rng.normal(size=extreme.shape) * (1e-155 if previous_grad is None else 1e153)
+    loss = rng.choice([0.0, 1.0, -2.5, 2.0, 3.5, 1e3, 0.25], size=n)
+    if previous_loss is not None:
+        repeat = rng.random(n) < 0.5
+        loss[repeat] = previous_loss[repeat]
+    return grad, loss
 
 
 def as_engine_arrays(values):
@@ -60,6 +91,13 @@ OPTIMIZER_SETTINGS = {
     "adadelta": [{"lr": 1.0}, {"lr": 0.5, "rho": 0.5, "weight_decay": 0.1, "eps": 1e-3}],
     "lion": [{"lr": 0.01}, {"lr": 0.1, "betas": (0.5, 0.7), "weight_decay": 0.3}],
     "adabelief": [{"lr": 0.05}, {"lr": 0.5, "betas": (0.4, 0.6), "eps": 1e-8}],
+    "eve": [{}, {"lr": 0.1, "betas": (0.5, 0.9, 0.7), "eps": 1e-3, "lower_threshold": 0.5, "upper_threshold": 2.0,
+                 "f_star": 1.0},
+            {"lr": 0.5, "lower_threshold": 1.0, "upper_threshold": 1.0, "f_star": -2.5},
+            {"lr": 0.01, "betas": (0.0, 0.0, 0.0), "eps": 0.0, "upper_threshold": 1e6}],
+    "yellowfin": [{}, {"lr": 0.1, "momentum": 0.9, "beta": 0.5, "curv_win_width": 1},
+                  {"lr": 1e-3, "momentum": 0.5, "beta": 0.9, "curv_win_width": 3},
+                  {"lr": 1.0, "beta": 0.0, "curv_win_width": 2}, {"beta": 0.75, "curv_win_width": 10.0}],
 }
 
 
@@ -77,22 +115,33 @@ def test_fused_step_equals_reference(name, settings):
     step = fused.fused_step(optimizer)
     assert step is not None
     n = 257
+
+    def inputs(kind, grad, loss):
+        """The next step's (2, n) gradient and (n,) loss (None unless the optimizer needs it)."""
+        if kind == "degenerate":
+            grad, loss = degenerate_inputs(rng, n, grad, loss)
+            return grad, loss if optimizer.needs_loss else None
+        grad = planes(rng, n, kind == "special")
+        return grad, losses(rng, n, kind == "special") if optimizer.needs_loss else None
+
     with np.errstate(all="ignore"):
-        for special in (False, True):
-            params = as_engine_arrays(planes(rng, n, special))
+        for kind, steps in (("random", 12), ("special", 12), ("degenerate", 24)):
+            params = as_engine_arrays(planes(rng, n, kind == "special"))
             state = optimizer.init(params)
-            for t in range(1, 13):
-                grad = as_engine_arrays(planes(rng, n, special))
-                expected_params, expected_state = optimizer.step(params, grad, state, t)
-                got_params, got_state = step(params, grad, state, t)
+            grad = loss = None
+            for t in range(1, steps + 1):
+                grad, loss = inputs(kind, grad, loss)
+                expected_params, expected_state = optimizer.step(params, as_engine_arrays(grad), state, t, loss=loss)
+                got_params, got_state = step(params, as_engine_arrays(grad), state, t, loss=loss)
                 assert bitwise_equal(got_params, expected_params), (name, t)
                 assert type(got_state) is type(expected_state)
                 for field, got, expected in zip(expected_state._fields, got_state, expected_state):
                     assert bitwise_equal(got, expected), (name, t, field)
                 params, state = expected_params, expected_state
             for t in (100, 1000, 99_999):  # far steps: bias corrections near 1
-                grad = as_engine_arrays(planes(rng, n, special))
-                assert bitwise_equal(step(params, grad, state, t)[0], optimizer.step(params, grad, state, t)[0])
+                grad, loss = inputs(kind, grad, loss)
+                assert bitwise_equal(step(params, as_engine_arrays(grad), state, t, loss=loss)[0],
+                                     optimizer.step(params, as_engine_arrays(grad), state, t, loss=loss)[0])
 
 
 @pytest.mark.parametrize("name", sorted(core.FUNCTIONS))
