@@ -6,6 +6,7 @@ import core
 from core.functions import FUNCTION_CLASSES
 from core.optimizers import OPTIMIZER_CLASSES
 
+from . import compute
 from .figures import OPTIMIZER_COLORS
 from .navigation import page_files, page_link_path
 from .presets import ARTICLE_FUNCTIONS, ARTICLE_OPTIMIZERS
@@ -39,6 +40,7 @@ def _legend_html() -> str:
 
 def home_page() -> None:
     st.set_page_config(page_title="Optimizer paths", page_icon="🧭", layout="wide")
+    compute.warm_up_server()
     st.title("Optimizer paths on 2-D functions")
     st.markdown(INTRO)
     st.subheader("Optimizers")

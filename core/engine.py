@@ -79,7 +79,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .functions import FUNCTION_CLASSES, TestFunction
-from .fused import fused_gradient, fused_step, track
+from .fused import fused_gradient, fused_step, track, whole_run
 from .optimizers import Optimizer
 
 GLOBAL, LOCAL, NOT_CONVERGED, DIVERGED = 0, 1, 2, 3
@@ -291,6 +291,7 @@ class _Job:
         self.starts, self.steps, self.noise, self.record = starts, steps, noise, record
         self.needs_loss = bool(optimizer.needs_loss)
         self.optimizer_step = fused_step(optimizer) or optimizer.step  # the same results
+        self.whole_run = whole_run(function, optimizer) if record and not noise else None
         n = len(starts)
         if record:
             self.points = np.empty((steps + 1, n, 2))
@@ -333,6 +334,10 @@ class _Job:
 
     def _record(self, lo, hi, seed):
         """record=True: every step of every point, no bookkeeping (see `result`)."""
+        if self.whole_run is not None:  # all steps in one compiled call: the same bits
+            points, gradients = self.whole_run(np.ascontiguousarray(self.starts[lo:hi].T), self.steps)
+            self.points[:, lo:hi], self.gradients[:, lo:hi] = points.transpose(0, 2, 1), gradients.transpose(0, 2, 1)
+            return
         xy, grad, loss, state, noise = self._start(lo, hi, seed)
         points, gradients = self.points[:, lo:hi], self.gradients[:, lo:hi]
         points[0], gradients[0] = xy.T, grad.T

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import optimizers as opt
-from .fused_gradients import GRADIENTS, jit as _jit
+from .fused_gradients import GRADIENTS, arithmetic_gradient, arithmetic_kind, jit as _jit
 
 _TINY = float(opt._TINY)  # Eve's floor of f − f*, the smallest positive normal float
 
@@ -624,3 +624,124 @@ _STEPS = {
     opt.Eve: _eve_step,
     opt.YellowFin: _yellowfin_step,
 }
+
+
+# ---------------------------------------------------------------------------------------
+# A whole recorded run inside numba, for an arithmetic-only gradient (no numpy ufunc in the
+# step): no Python per step, ~50x faster for one start. The same kernels, so the same bits.
+# ---------------------------------------------------------------------------------------
+SGD, HEAVY_BALL, RMSPROP, ADAM, NADAM, RADAM, ADAMAX, ADAGRAD, ADADELTA, LION, ADABELIEF = range(11)
+
+
+@_jit
+def _advance(kind, p, g, s, s_new, h, c, out_p):
+    """One step of optimizer `kind` on (2, n) planes: state planes s -> s_new, hyperparameters
+    h, this step's coefficients c (computed in Python, as the per-step code does)."""
+    if kind == SGD:
+        _sgd(p, g, h[0], h[1], out_p)
+    elif kind == HEAVY_BALL:
+        _heavy_ball(p, g, s[0], c[0] != 0, h[0], h[1], h[2], h[3], h[4] != 0, out_p, s_new[0])
+    elif kind == RMSPROP:
+        _rmsprop(p, g, s[0], s[1], s[2], h[0], h[1], h[2], h[3], h[4], h[5] != 0, out_p, s_new[0], s_new[1], s_new[2])
+    elif kind == ADAM:
+        _adam(p, g, s[0], s[1], s[2], h[0], h[1], h[2], h[3], h[4], h[5] != 0, h[6] != 0, h[7] != 0, c[0], c[1],
+              out_p, s_new[0], s_new[1], s_new[2])
+    elif kind == NADAM:
+        _nadam(p, g, s[0], s[1], s[2, 0], h[0], h[1], h[2], h[3], h[4], h[5] != 0, c[0], c[1], c[2],
+               out_p, s_new[0], s_new[1], s_new[2, 0])
+    elif kind == RADAM:
+        _radam(p, g, s[0], s[1], h[0], h[1], h[2], h[3], h[4], h[5] != 0, c[0], c[1], c[2] != 0, c[3],
+               out_p, s_new[0], s_new[1])
+    elif kind == ADAMAX:
+        _adamax(p, g, s[0], s[1], h[0], h[1], h[2], h[3], h[4], c[0], out_p, s_new[0], s_new[1])
+    elif kind == ADAGRAD:
+        _adagrad(p, g, s[0], h[0], h[1], h[2], c[0], out_p, s_new[0])
+    elif kind == ADADELTA:
+        _adadelta(p, g, s[0], s[1], h[0], h[1], h[2], h[3], out_p, s_new[0], s_new[1])
+    elif kind == LION:
+        _lion(p, g, s[0], h[0], h[1], h[2], h[3], out_p, s_new[0])
+    else:
+        _adabelief(p, g, s[0], s[1], h[0], h[1], h[2], h[3], c[0], c[1], out_p, s_new[0], s_new[1])
+
+
+@_jit
+def _record_run(function_kind, function_params, kind, h, coefficients, state, xy, points, gradients):
+    """points[t], gradients[t] for t = 0..T ((T+1, 2, n) each) from the start xy (2, n)."""
+    p, new_p = xy.copy(), np.empty_like(xy)
+    g = np.empty_like(xy)
+    s, s_new = state, state.copy()  # planes a step does not write stay equal in both
+    arithmetic_gradient(function_kind, function_params, p, g)
+    points[0], gradients[0] = p, g
+    for t in range(1, points.shape[0]):
+        _advance(kind, p, g, s, s_new, h, coefficients[t], new_p)
+        arithmetic_gradient(function_kind, function_params, new_p, g)
+        points[t], gradients[t] = new_p, g
+        p, new_p = new_p, p
+        s, s_new = s_new, s
+
+
+def _plan(o):
+    """(kind, hyperparameters, coefficients(t)) of optimizer o for `_advance`, or None."""
+    betas = getattr(o, "betas", (0.0, 0.0))
+    b1, b2 = float(betas[0]), float(betas[1])
+    wd = float(getattr(o, "weight_decay", 0.0))
+    kind = type(o)
+    if kind is opt.SGD:
+        return SGD, (o.lr, wd), lambda t: ()
+    if kind in (opt.Momentum, opt.Nesterov):
+        nesterov = kind is opt.Nesterov
+        return HEAVY_BALL, (o.lr, o.momentum, 0.0 if nesterov else o.dampening, wd, nesterov), lambda t: (t == 1,)
+    if kind is opt.RMSprop:
+        return RMSPROP, (o.lr, o.alpha, o.eps, wd, o.momentum, o.centered), lambda t: ()
+    if kind in (opt.Adam, opt.AMSGrad, opt.AdamW):
+        flags = (kind is opt.AdamW, kind is opt.AMSGrad, getattr(o, "bias_correction", True))
+        return ADAM, (o.lr, b1, b2, o.eps, wd, *flags), lambda t: (o.lr / (1 - b1**t), (1 - b2**t) ** 0.5)
+    if kind is opt.NAdam:
+        def mu(t):
+            return b1 * (1.0 - 0.5 * 0.96 ** (t * o.momentum_decay))
+        return NADAM, (o.lr, b1, b2, o.eps, wd, o.decoupled_weight_decay), lambda t: (mu(t), mu(t + 1), 1 - b2**t)
+    if kind is opt.RAdam:
+        def rectified(t):
+            rect = o._rectification(t)
+            return (1 - b1**t, (1 - b2**t) ** 0.5, rect is not None, rect or 0.0)
+        return RADAM, (o.lr, b1, b2, o.eps, wd, o.decoupled_weight_decay), rectified
+    if kind is opt.Adamax:
+        return ADAMAX, (o.lr, b1, b2, o.eps, wd), lambda t: (o.lr / (1 - b1**t),)
+    if kind is opt.Adagrad:
+        return ADAGRAD, (o.lr, o.eps, wd), lambda t: (o.lr / (1 + (t - 1) * o.lr_decay),)
+    if kind is opt.Adadelta:
+        return ADADELTA, (o.lr, o.rho, o.eps, wd), lambda t: ()
+    if kind is opt.Lion:
+        return LION, (o.lr, b1, b2, wd), lambda t: ()
+    if kind is opt.AdaBelief:
+        return ADABELIEF, (o.lr, b1, b2, o.eps), lambda t: (1 - b1**t, 1 - b2**t)
+    return None  # Eve needs the loss, YellowFin numpy's sinh
+
+
+def whole_run(function, optimizer):
+    """A recorded run of `optimizer` on `function` inside numba, when both allow it:
+    `run(xy, steps) -> (points, gradients)`, (steps+1, 2, n) each, bit for bit what the
+    per-step code records; else None."""
+    function_kind, plan = arithmetic_kind(function), _plan(optimizer)
+    if function_kind is None or plan is None:
+        return None
+    (f_kind, f_params), (kind, hyperparameters, coefficients_at) = function_kind, plan
+    h = np.array(hyperparameters, dtype=float)
+
+    def run(xy, steps):
+        coefficients = np.zeros((steps + 1, 4))
+        rows = [coefficients_at(t) for t in range(1, steps + 1)]
+        if rows and rows[0]:
+            coefficients[1:, : len(rows[0])] = rows
+        init = optimizer.init(xy.T)
+        state = np.zeros((max(len(init), 1),) + xy.shape)
+        for plane, array in zip(state, init):  # (n, 2) arrays as (2, n) planes, (n,) ones in row 0
+            if array.ndim == 2:
+                plane[:] = array.T
+            else:
+                plane[0] = array
+        points, gradients = np.empty((2, steps + 1) + xy.shape)
+        _record_run(f_kind, f_params, kind, h, coefficients, state, np.ascontiguousarray(xy), points, gradients)
+        return points, gradients
+
+    return run

@@ -327,3 +327,37 @@ GRADIENTS = {
     fn.McCormick: _mccormick,
     fn.Saddle: _one_loop(_saddle_gradient),
 }
+
+
+# ---------------------------------------------------------------------------------------
+# Gradients that are arithmetic only (one numba loop, no numpy ufunc) can also be called
+# from inside numba: a recorded run on them needs no Python per step (core.fused.whole_run).
+# ---------------------------------------------------------------------------------------
+def arithmetic_kind(f) -> tuple[int, np.ndarray] | None:
+    """(kind, parameters) for `arithmetic_gradient`, or None if f's gradient needs numpy."""
+    if type(f) is fn.Rosenbrock:
+        return 0, np.array([f.a, 4 * f.b, 2 * f.b], dtype=float)
+    kinds = (fn.Himmelblau, fn.Booth, fn.Matyas, fn.ThreeHumpCamel, fn.SixHumpCamel, fn.GoldsteinPrice, fn.Saddle)
+    return (kinds.index(type(f)) + 1, np.zeros(0)) if type(f) in kinds else None
+
+
+@jit
+def arithmetic_gradient(kind, params, xy, out):
+    """The gradient of kind `kind` (see `arithmetic_kind`) at (2, n) points, into out."""
+    x, y = xy[0], xy[1]
+    if kind == 0:
+        _rosenbrock_gradient(x, y, params[0], params[1], params[2], out)
+    elif kind == 1:
+        _himmelblau_gradient(x, y, out)
+    elif kind == 2:
+        _booth_gradient(x, y, out)
+    elif kind == 3:
+        _matyas_gradient(x, y, out)
+    elif kind == 4:
+        _three_hump_camel_gradient(x, y, out)
+    elif kind == 5:
+        _six_hump_camel_gradient(x, y, out)
+    elif kind == 6:
+        _goldstein_price_gradient(x, y, out)
+    else:
+        _saddle_gradient(x, y, out)

@@ -180,3 +180,36 @@ def test_track_equals_numpy_formulas():
     grad[1, 17] = np.nan
     assert not fused.track(xy[0], xy[1], grad[0], grad[1], minima[:, 0].copy(), minima[:, 1].copy(),
                            tolerance2, gradient_tolerance2, since, 10.0)
+
+
+ARITHMETIC_FUNCTIONS = ("rosenbrock", "himmelblau", "booth", "matyas", "three_hump_camel", "six_hump_camel",
+                        "goldstein_price", "saddle")
+
+
+def test_whole_run_covers_the_arithmetic_functions():
+    for name in core.FUNCTIONS:
+        function = core.get_function(name) if name != "custom" else None
+        assert (function is not None and fused.arithmetic_kind(function) is not None) == (name in ARITHMETIC_FUNCTIONS)
+
+
+@pytest.mark.parametrize("function_name", ARITHMETIC_FUNCTIONS)
+def test_whole_run_equals_the_per_step_run(function_name, monkeypatch):
+    """A recorded run inside numba (core.fused.whole_run) records the same bits as the
+    per-step code, for every optimizer setting above, diverging runs included."""
+    function = core.get_function(function_name)
+    (x0, x1), (y0, y1) = function.domain
+    starts = np.array([[x0 + 0.3 * (x1 - x0), y0 + 0.7 * (y1 - y0)], [x0 + 0.9 * (x1 - x0), y0 + 0.2 * (y1 - y0)],
+                       [1e200, -1e200]])
+    for name, all_settings in OPTIMIZER_SETTINGS.items():
+        for settings in all_settings:
+            optimizer = core.get_optimizer(name, **settings)
+            supported = fused.whole_run(function, optimizer) is not None
+            assert supported == (name not in ("eve", "yellowfin")), name
+            whole = core.run(function, optimizer, starts, 150)
+            with monkeypatch.context() as patch:
+                patch.setattr(core.engine, "whole_run", lambda *args: None)
+                per_step = core.run(function, optimizer, starts, 150)
+            assert np.array_equal(whole.points, per_step.points, equal_nan=True), (name, settings)
+            assert np.array_equal(whole.gradient_norms, per_step.gradient_norms, equal_nan=True), (name, settings)
+            assert np.array_equal(whole.outcome, per_step.outcome) and np.array_equal(whole.diverged_at,
+                                                                                    per_step.diverged_at)
