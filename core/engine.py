@@ -31,23 +31,21 @@ indexing, checked finiteness per point and re-indexed the state). Now:
   tests compare the engine with a plain loop bit for bit), so a start's path is the same
   whether it runs alone or in a grid. (Python floats or numpy scalars would be faster for
   one start, but their `**` differs from the arrays' in the last bit, so they are not used.)
-* Chunks. Starts are cut into chunks of about CHUNK points, each run through *all* its
-  steps before the next (rows never interact), so a chunk's arrays stay in cache for the
-  whole run, and the temporaries of a step are small enough for malloc to reuse instead of
-  mapping fresh pages. Gradient noise comes from one seeded generator per chunk, drawn for
-  the whole chunk every step, so it depends on the seed and N only.
-* Threads. Chunks can run on THREADS threads (numpy releases the GIL inside its loops; the
-  results are the same, which a test checks). THREADS is 1: on the 2-core shared machine
-  this was measured on, a second thread did not pay (each of the ~70 numpy calls per chunk
-  and step hands the GIL over, which costs about as much as the call on a chunk that fits
-  in cache, and the other core is often busy), and a dashboard serving several users should
-  not take both cores for one of them.
-* Cheap per-step bookkeeping (record=False). Finiteness is one sum per step (a non-finite
-  or overflowing sum triggers the exact per-point test). The outcome is decided once, from
-  the final point; per step `_Tracker` keeps, per listed minimum, the step from which the
-  point has stayed inside its tolerance ball, and the step from which its gradient has
-  stayed below the stationary tolerance, with ~15 in-place float operations and no boolean
-  masks. `steps_to_converge` is the one that belongs to the final label.
+* Chunks. Starts are cut into chunks of at most CHUNK points, each run through *all* its
+  steps before the next (rows never interact). A chunk is big enough that the ~6 calls of
+  a step cost little next to their work (a 201x201 grid is two chunks, one per thread).
+  Gradient noise comes from one seeded generator per chunk, drawn for the whole chunk every
+  step, so it depends on the seed and N only.
+* Threads. Chunks run on THREADS threads. The fused loops and numpy's ufuncs release the
+  GIL, and a step is only ~6 calls per chunk, so two threads on two chunks of ~20,000
+  starts took 0.57-0.75x the time of one (the results are the same, which a test checks).
+  With the ~70 numpy calls a step of the reference code, a second thread did not pay.
+  A single start is one chunk, so a dashboard click never takes both cores.
+* Cheap per-step bookkeeping (record=False). The outcome is decided once, from the final
+  point; per step `_Tracker` keeps, per listed minimum, the step from which the point has
+  stayed inside its tolerance ball, and the step from which its gradient has stayed below
+  the stationary tolerance, in one branch-free fused loop that also reports whether every
+  value is finite. `steps_to_converge` is the one that belongs to the final label.
 * A shrinking active set, exactly. A point leaves the active set when it diverges, or when
   one step changed neither it nor any array of its optimizer's state, bit for bit, and the
   optimizer's step does not depend on t (probed once per optimizer: SGD, momentum, RMSprop,
@@ -61,10 +59,15 @@ indexing, checked finiteness per point and re-indexed the state). Now:
   constants (minima, gradient tolerance) are cached for the built-in functions.
 
 Fused loops (core/fused.py, core/fused_gradients.py). The gradient of every built-in
-function, every optimizer and the bookkeeping run as numba loops that
-repeat the reference formulas operation for operation, with numpy's own ufuncs for exp, sin,
-cos and powers, so the results are the reference's bit for bit (tests/test_fused.py) while a
-step is ~5 passes over memory instead of ~70. What has no fused loop runs the reference code.
+function, every optimizer and the bookkeeping run as numba loops that repeat the reference
+formulas operation for operation, with numpy's own ufuncs for exp, sin, cos and powers, so
+the results are the reference's bit for bit (tests/test_fused.py) while a step is ~5 passes
+over memory instead of ~70. What has no fused loop (a typed function) runs the reference
+code. A recorded run whose gradient is arithmetic only (Rosenbrock, Himmelblau, ...) and
+whose optimizer needs neither the loss nor numpy's sinh (all but Eve and YellowFin) runs
+all its steps in one compiled call (`fused.whole_run`): a click's 1,000 steps take ~1 ms
+instead of ~20 ms of Python per step. Exp, sin and cos must be numpy's to keep the bits,
+so the bowl and the other transcendental functions step from Python (~15-20 µs a step).
 
 Measured: see README ("Speed") and benchmarks/bench_core.py.
 """
@@ -80,13 +83,14 @@ import numpy as np
 
 from .functions import FUNCTION_CLASSES, TestFunction
 from .fused import fused_gradient, fused_step, track, whole_run
+from .fused_gradients import fused_value
 from .optimizers import Optimizer
 
 GLOBAL, LOCAL, NOT_CONVERGED, DIVERGED = 0, 1, 2, 3
 OUTCOME_NAMES = ("global minimum", "other minimum", "not converged", "diverged")
 
 MAX_STEPS = 100_000
-CHUNK = 32768  # points per chunk: a chunk's working arrays stay in a core's L2 cache
+CHUNK = 32768  # points per chunk; see "Chunks" in the docstring
 THREADS = 2  # threads over chunks; see "Threads" in the docstring
 SETTLE_CHECK_EVERY = 8  # steps between checks for points that no longer move
 COMPACT_SHARE = 0.25  # compact the active set once this share of it has settled
@@ -192,6 +196,7 @@ class _Landscape:
         self.own_partials = type(function).gradient is TestFunction.gradient
         self.own_value = type(function).__call__ is TestFunction.__call__
         self.fused_gradient = fused_gradient(function) if self.own_partials else None
+        self.fused_value = fused_value(function) if self.own_value else None
         minima = function.minima
         self.minima = np.array([m.point for m in minima], dtype=float).reshape(-1, 2)
         self.is_global = np.array([m.is_global for m in minima], dtype=bool)
@@ -212,6 +217,8 @@ class _Landscape:
 
     def value(self, xy: np.ndarray) -> np.ndarray:
         """f at (2, ...) points, shape (...)."""
+        if self.fused_value is not None and xy.ndim == 2 and xy.flags.c_contiguous:
+            return self.fused_value(xy)
         if self.own_value:
             value = self.function.value(xy[0], xy[1])
         else:

@@ -1,11 +1,12 @@
-"""Fused gradients of the built-in test functions, for the run engine (see core/fused.py).
+"""Fused gradients and values of the built-in test functions, for the run engine (see core/fused.py).
 
 Each entry of GRADIENTS makes, for a function instance, a callable taking (2, n) points and
-returning a new (2, n) gradient equal bit for bit to `partials`: numba loops for the
-arithmetic, in the reference's order of operations, around numpy's ufuncs (np.exp, np.sin,
-np.cos, np.power, np.hypot) for everything that is not +, −, ×, ÷ or √. A polynomial
-gradient is one loop; `x ** 2` is `x * x` in numpy too, other powers are np.power.
-Every built-in function has an entry; a typed function (core/custom.py) has none.
+returning a new (2, n) gradient equal bit for bit to `partials`; each entry of VALUES one
+returning a new (n,) array of values equal bit for bit to `value` (see `fused_value`). Both
+are numba loops for the arithmetic, in the reference's order of operations, around numpy's
+ufuncs (np.exp, np.sin, np.cos, np.power, np.hypot) for everything that is not +, −, ×, ÷
+or √. A polynomial is one loop; `x ** 2` is `x * x` in numpy too, other powers are np.power.
+Every built-in function has both entries; a typed function (core/custom.py) has none.
 """
 
 from __future__ import annotations
@@ -30,6 +31,20 @@ def _one_loop(kernel):
             return out
 
         return gradient
+
+    return maker
+
+
+def _one_value_loop(kernel):
+    """The maker for a value without parameters computed by one loop `kernel(x, y, out)`."""
+
+    def maker(f):
+        def value(xy):
+            out = np.empty(xy.shape[1])
+            kernel(xy[0], xy[1], out)
+            return out
+
+        return value
 
     return maker
 
@@ -70,6 +85,26 @@ def _two_gaussians(f: fn.TwoGaussians):
     return gradient
 
 
+@jit
+def _two_gaussian_value(x, y, exps, a, b, out):
+    for i in range(x.shape[0]):
+        out[i] = x[i] * x[i] + y[i] * y[i] - a * exps[0, i] - b * exps[1, i]
+
+
+def _two_gaussians_value_maker(f: fn.TwoGaussians):
+    a, b, c, d = float(f.a), float(f.b), float(f.c), float(f.d)
+
+    def value(xy):
+        exps = np.empty_like(xy)
+        _two_gaussian_exponents(xy[0], xy[1], c, d, exps)
+        np.exp(exps, out=exps)
+        out = np.empty(xy.shape[1])
+        _two_gaussian_value(xy[0], xy[1], exps, a, b, out)
+        return out
+
+    return value
+
+
 # ---------------------------------------------------------------------------------------
 @jit
 def _rastrigin_gradient(x, y, k, sines, out):
@@ -88,6 +123,25 @@ def _rastrigin(f: fn.Rastrigin):
         return sines
 
     return gradient
+
+
+@jit
+def _rastrigin_value(x, y, two_a, a, cosines, out):
+    for i in range(x.shape[0]):
+        out[i] = two_a + (x[i] * x[i] - a * cosines[0, i]) + (y[i] * y[i] - a * cosines[1, i])
+
+
+def _rastrigin_value_maker(f: fn.Rastrigin):
+    omega, a, two_a = float(f.omega), float(f.A), float(2 * f.A)
+
+    def value(xy):
+        cosines = omega * xy
+        np.cos(cosines, out=cosines)
+        out = np.empty(xy.shape[1])
+        _rastrigin_value(xy[0], xy[1], two_a, a, cosines, out)
+        return out
+
+    return value
 
 
 # ---------------------------------------------------------------------------------------
@@ -111,6 +165,25 @@ def _rosenbrock(f: fn.Rosenbrock):
     return gradient
 
 
+@jit
+def _rosenbrock_value(x, y, a, b, out):
+    for i in range(x.shape[0]):
+        xi = x[i]
+        shift, valley = a - xi, y[i] - xi * xi
+        out[i] = shift * shift + b * (valley * valley)
+
+
+def _rosenbrock_value_maker(f: fn.Rosenbrock):
+    a, b = float(f.a), float(f.b)
+
+    def value(xy):
+        out = np.empty(xy.shape[1])
+        _rosenbrock_value(xy[0], xy[1], a, b, out)
+        return out
+
+    return value
+
+
 # ---------------------------------------------------------------------------------------
 @jit
 def _himmelblau_gradient(x, y, out):
@@ -119,6 +192,14 @@ def _himmelblau_gradient(x, y, out):
         first, second = xi * xi + yi - 11, xi + yi * yi - 7
         out[0, i] = 4 * xi * first + 2 * second
         out[1, i] = 2 * first + 4 * yi * second
+
+
+@jit
+def _himmelblau_value(x, y, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        first, second = xi * xi + yi - 11, xi + yi * yi - 7
+        out[i] = first * first + second * second
 
 
 # ---------------------------------------------------------------------------------------
@@ -142,6 +223,25 @@ def _beale(f: fn.Beale):
         return out
 
     return gradient
+
+
+@jit
+def _beale_value(x, y, y_cubes, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        first = 1.5 - xi + xi * yi
+        second = 2.25 - xi + xi * (yi * yi)
+        third = 2.625 - xi + xi * y_cubes[i]
+        out[i] = first * first + second * second + third * third
+
+
+def _beale_value_maker(f: fn.Beale):
+    def value(xy):
+        y_cubes = np.power(xy[1], 3)  # the reference's y**3
+        _beale_value(xy[0], xy[1], y_cubes, y_cubes)  # in place: y³ -> value
+        return y_cubes
+
+    return value
 
 
 # ---------------------------------------------------------------------------------------
@@ -178,6 +278,25 @@ def _ackley(f: fn.Ackley):
     return gradient
 
 
+@jit
+def _ackley_value(exps, out):
+    for i in range(exps.shape[1]):
+        out[i] = -20 * exps[0, i] - exps[1, i] + math.e + 20
+
+
+def _ackley_value_maker(f: fn.Ackley):
+    def value(xy):
+        hypots = np.hypot(xy[0], xy[1])
+        exps = 2 * math.pi * xy
+        np.cos(exps, out=exps)
+        _ackley_exponents(hypots, exps)
+        np.exp(exps, out=exps)
+        _ackley_value(exps, hypots)  # in place: hypots -> value
+        return hypots
+
+    return value
+
+
 # ---------------------------------------------------------------------------------------
 @jit
 def _booth_gradient(x, y, out):
@@ -189,10 +308,25 @@ def _booth_gradient(x, y, out):
 
 
 @jit
+def _booth_value(x, y, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        first, second = xi + 2 * yi - 7, 2 * xi + yi - 5
+        out[i] = first * first + second * second
+
+
+@jit
 def _matyas_gradient(x, y, out):
     for i in range(x.shape[0]):
         out[0, i] = 0.52 * x[i] - 0.48 * y[i]
         out[1, i] = 0.52 * y[i] - 0.48 * x[i]
+
+
+@jit
+def _matyas_value(x, y, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        out[i] = 0.26 * (xi * xi + yi * yi) - 0.48 * xi * yi
 
 
 @jit
@@ -205,12 +339,28 @@ def _three_hump_camel_gradient(x, y, out):
 
 
 @jit
+def _three_hump_camel_value(x, y, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        x2 = xi * xi
+        out[i] = x2 * (2 - 1.05 * x2 + x2 * x2 / 6) + xi * yi + yi * yi
+
+
+@jit
 def _six_hump_camel_gradient(x, y, out):
     for i in range(x.shape[0]):
         xi, yi = x[i], y[i]
         x2, y2 = xi * xi, yi * yi
         out[0, i] = xi * (8 - 8.4 * x2 + 2 * x2 * x2) + yi
         out[1, i] = xi + yi * (16 * y2 - 8)
+
+
+@jit
+def _six_hump_camel_value(x, y, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        x2, y2 = xi * xi, yi * yi
+        out[i] = (4 - 2.1 * x2 + x2 * x2 / 3) * x2 + xi * yi + (4 * y2 - 4) * y2
 
 
 # ---------------------------------------------------------------------------------------
@@ -230,6 +380,23 @@ def _styblinski_tang(f: fn.StyblinskiTang):
     return gradient
 
 
+@jit
+def _styblinski_tang_value(x, y, fourths, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        out[i] = 0.5 * (fourths[0, i] - 16 * xi * xi + 5 * xi) + 0.5 * (fourths[1, i] - 16 * yi * yi + 5 * yi)
+
+
+def _styblinski_tang_value_maker(f: fn.StyblinskiTang):
+    def value(xy):
+        fourths = np.power(xy, 4)  # the reference's t**4
+        out = np.empty(xy.shape[1])
+        _styblinski_tang_value(xy[0], xy[1], fourths, out)
+        return out
+
+    return value
+
+
 # ---------------------------------------------------------------------------------------
 @jit
 def _goldstein_price_gradient(x, y, out):
@@ -243,6 +410,17 @@ def _goldstein_price_gradient(x, y, out):
         dq = 12 * t * (t - 1) * (t - 3)
         out[0, i] = dp * q + 2 * p * dq
         out[1, i] = dp * q - 3 * p * dq
+
+
+@jit
+def _goldstein_price_value(x, y, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        u, t = xi + yi, 2 * xi - 3 * yi
+        u1 = u + 1
+        p = 1 + u1 * u1 * (3 * u * u - 14 * u + 19)
+        q = 30 + t * t * (3 * t * t - 16 * t + 18)
+        out[i] = p * q
 
 
 # ---------------------------------------------------------------------------------------
@@ -282,6 +460,38 @@ def _levi13(f: fn.Levi13):
     return gradient
 
 
+@jit
+def _levi13_value_sine_arguments(x, y, out):
+    for i in range(x.shape[0]):
+        out[0, i] = 3 * math.pi * x[i]
+        out[1, i] = 3 * math.pi * y[i]
+        out[2, i] = 2 * math.pi * y[i]
+
+
+@jit
+def _levi13_value(x, y, sines, out):
+    for i in range(x.shape[0]):
+        xm, ym = x[i] - 1, y[i] - 1
+        sin_3pi_x, sin_3pi_y, sin_2pi_y = sines[0, i], sines[1, i], sines[2, i]
+        out[i] = (
+            sin_3pi_x * sin_3pi_x
+            + xm * xm * (1 + sin_3pi_y * sin_3pi_y)
+            + ym * ym * (1 + sin_2pi_y * sin_2pi_y)
+        )
+
+
+def _levi13_value_maker(f: fn.Levi13):
+    def value(xy):
+        sines = np.empty((3, xy.shape[1]))
+        _levi13_value_sine_arguments(xy[0], xy[1], sines)
+        np.sin(sines, out=sines)
+        out = np.empty(xy.shape[1])
+        _levi13_value(xy[0], xy[1], sines, out)
+        return out
+
+    return value
+
+
 # ---------------------------------------------------------------------------------------
 @jit
 def _mccormick_gradient(x, y, ridges, out):
@@ -302,12 +512,36 @@ def _mccormick(f: fn.McCormick):
     return gradient
 
 
+@jit
+def _mccormick_value(x, y, sines, out):
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        valley = xi - yi
+        out[i] = sines[i] + valley * valley - 1.5 * xi + 2.5 * yi + 1
+
+
+def _mccormick_value_maker(f: fn.McCormick):
+    def value(xy):
+        sines = np.add(xy[0], xy[1])
+        np.sin(sines, out=sines)
+        _mccormick_value(xy[0], xy[1], sines, sines)  # in place: sin(x + y) -> value
+        return sines
+
+    return value
+
+
 # ---------------------------------------------------------------------------------------
 @jit
 def _saddle_gradient(x, y, out):
     for i in range(x.shape[0]):
         out[0, i] = 2 * x[i]
         out[1, i] = -2 * y[i]
+
+
+@jit
+def _saddle_value(x, y, out):
+    for i in range(x.shape[0]):
+        out[i] = x[i] * x[i] - y[i] * y[i]
 
 
 GRADIENTS = {
@@ -327,6 +561,30 @@ GRADIENTS = {
     fn.McCormick: _mccormick,
     fn.Saddle: _one_loop(_saddle_gradient),
 }
+
+VALUES = {
+    fn.TwoGaussians: _two_gaussians_value_maker,
+    fn.Rastrigin: _rastrigin_value_maker,
+    fn.Rosenbrock: _rosenbrock_value_maker,
+    fn.Himmelblau: _one_value_loop(_himmelblau_value),
+    fn.Beale: _beale_value_maker,
+    fn.Ackley: _ackley_value_maker,
+    fn.Booth: _one_value_loop(_booth_value),
+    fn.Matyas: _one_value_loop(_matyas_value),
+    fn.ThreeHumpCamel: _one_value_loop(_three_hump_camel_value),
+    fn.SixHumpCamel: _one_value_loop(_six_hump_camel_value),
+    fn.StyblinskiTang: _styblinski_tang_value_maker,
+    fn.GoldsteinPrice: _one_value_loop(_goldstein_price_value),
+    fn.Levi13: _levi13_value_maker,
+    fn.McCormick: _mccormick_value_maker,
+    fn.Saddle: _one_value_loop(_saddle_value),
+}
+
+
+def fused_value(function):
+    """The fused value of `function` ((2, n) points -> new (n,) values), or None."""
+    maker = VALUES.get(type(function))
+    return None if maker is None else maker(function)
 
 
 # ---------------------------------------------------------------------------------------

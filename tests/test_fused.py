@@ -1,9 +1,10 @@
 """The fused loops (core/fused.py) equal the reference code bit for bit.
 
-Every fused optimizer step against `Optimizer.step`, every fused gradient against
-`TestFunction.partials`, and the fused bookkeeping against its numpy formulas: on random
-inputs spread over many magnitudes, with special values (±0, ±inf, NaN, huge) mixed in, and
-for the steps on degenerate gradients and losses too (zero, repeating, small whole numbers).
+Every fused optimizer step against `Optimizer.step`, every fused gradient and value against
+`TestFunction.partials` and `TestFunction.value`, and the fused bookkeeping against its numpy
+formulas: on random inputs spread over many magnitudes, with special values (±0, ±inf, NaN,
+huge) mixed in, and for the steps on degenerate gradients and losses too (zero, repeating,
+small whole numbers).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 import core
 from core import fused
+from core.fused_gradients import fused_value
 
 SPECIAL = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e300, -1e300, 5e-324, 1.0, -1.0])
 
@@ -158,6 +160,39 @@ def test_fused_gradient_equals_reference(name):
         for xy in (inside, wide, np.ascontiguousarray(inside[:, :1])):
             expected = np.stack(np.broadcast_arrays(*function.partials(xy[0], xy[1])))
             assert bitwise_equal(gradient(xy), expected), name
+
+
+NO_FUSED_VALUE = {"custom": "a typed function runs its own reference code"}
+OTHER_PARAMS = {  # besides the defaults: the article's pictures, integer parameters
+    "two_gaussians": {"a": 1, "b": 0.5, "c": 0.7, "d": 3},
+    "rastrigin": {"A": 20, "omega": 1},
+    "rosenbrock": {"a": 1.5, "b": 2},
+}
+
+
+def test_every_builtin_function_has_a_fused_value():
+    for name in core.FUNCTIONS:
+        if name not in NO_FUSED_VALUE:
+            assert fused_value(core.get_function(name)) is not None, name
+
+
+@pytest.mark.parametrize("name", sorted(core.FUNCTIONS))
+def test_fused_value_equals_reference(name):
+    if name in NO_FUSED_VALUE:
+        pytest.skip(f"{name} has no fused value: {NO_FUSED_VALUE[name]}")
+    rng = np.random.default_rng(11)
+    for params in ({}, OTHER_PARAMS.get(name, {})):
+        function = core.get_function(name, **params)
+        value = fused_value(function)
+        (x0, x1), (y0, y1) = function.domain
+        inside = np.stack([rng.uniform(x0, x1, 5000), rng.uniform(y0, y1, 5000)])
+        wide = planes(rng, 3000)
+        with np.errstate(all="ignore"):
+            for xy in (inside, wide, np.ascontiguousarray(inside[:, :1])):
+                got = value(xy)
+                assert got.dtype == float and got.shape == xy.shape[1:] and got.base is None, name
+                expected = np.broadcast_to(function.value(xy[0], xy[1]), xy.shape[1:])
+                assert bitwise_equal(got, expected), (name, params)
 
 
 def test_track_equals_numpy_formulas():
