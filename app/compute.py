@@ -24,7 +24,7 @@ GRID_RESOLUTION = 150
 
 
 @functools.lru_cache(maxsize=1)  # no arguments: once per server process
-def warm_up_server() -> bool:
+def warm_up_server() -> threading.Thread:
     """Once per server: in a background thread, load the engine's compiled kernels (from
     numba's disk cache; compiled there the first time, ~10 s on a fresh machine) with one
     tiny run per function and optimizer, then freeze the garbage collector's view of
@@ -32,8 +32,9 @@ def warm_up_server() -> bool:
     with numpy, pandas, Altair, Plotly and numba loaded that walked ~270,000 long-lived
     objects, ~130 ms of every click. Frozen objects (modules, kernels: they live as long as
     the server anyway) are skipped; each collection then sees only what the runs made."""
-    threading.Thread(target=_warm_up_then_freeze, name="warm-up", daemon=True).start()
-    return True
+    thread = threading.Thread(target=_warm_up_then_freeze, name="warm-up", daemon=True)
+    thread.start()
+    return thread  # benchmarks join it to measure the steady state
 
 
 def _warm_up_then_freeze() -> None:

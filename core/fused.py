@@ -18,6 +18,11 @@ multiply-adds without fastmath), and the transcendental functions are numpy's.
 special values included. Every optimizer has an entry; a function without one (a typed
 function) simply runs the reference code; the engine mixes both freely.
 
+A recorded run on a function whose gradient is arithmetic only (no numpy ufunc) can do
+all its steps inside one compiled call (`whole_run`): `_advance` dispatches to the same
+optimizer kernels, with the per-step coefficients (bias corrections, ...) computed in Python
+beforehand as the per-step code computes them, so the recorded bits are the same (tested).
+
 Why numba: it compiles these plain Python loops (no C toolchain at install), releases the
 GIL, and caches the machine code on disk (`cache=True`), so the compilation (~0.2 s a
 kernel) is paid once per machine. Its own exp/sin/cos are the C library's, which differ from
