@@ -65,7 +65,7 @@ the results are the reference's bit for bit (tests/test_fused.py) while a step i
 over memory instead of ~70. What has no fused loop (a typed function) runs the reference
 code. A recorded run whose gradient is arithmetic only (Rosenbrock, Himmelblau, ...) and
 whose optimizer needs neither the loss nor numpy's sinh (all but Eve and YellowFin) runs
-all its steps in one compiled call (`fused.whole_run`): a click's 1,000 steps take ~1 ms
+all its steps in one compiled call (`fused.whole_run`): a click's 1,000 steps take ~2 ms
 instead of ~20 ms of Python per step. Exp, sin and cos must be numpy's to keep the bits,
 so the bowl and the other transcendental functions step from Python (~15-20 µs a step).
 
