@@ -21,30 +21,17 @@ from . import functions as fn
 jit = njit(cache=True, nogil=True, error_model="numpy")
 
 
-def _one_loop(kernel):
-    """The maker for a gradient without parameters computed by one loop `kernel(x, y, out)`."""
+def _one_loop(kernel, value: bool = False):
+    """The maker for a gradient (or, with `value`, a value) without parameters computed by one
+    loop `kernel(x, y, out)`: out is (2, n) for a gradient, (n,) for a value."""
 
     def maker(f):
-        def gradient(xy):
-            out = np.empty_like(xy)
+        def compute(xy):
+            out = np.empty(xy.shape[1]) if value else np.empty_like(xy)
             kernel(xy[0], xy[1], out)
             return out
 
-        return gradient
-
-    return maker
-
-
-def _one_value_loop(kernel):
-    """The maker for a value without parameters computed by one loop `kernel(x, y, out)`."""
-
-    def maker(f):
-        def value(xy):
-            out = np.empty(xy.shape[1])
-            kernel(xy[0], xy[1], out)
-            return out
-
-        return value
+        return compute
 
     return maker
 
@@ -154,8 +141,13 @@ def _rosenbrock_gradient(x, y, a, four_b, two_b, out):
         out[1, i] = two_b * valley
 
 
+def _rosenbrock_constants(f: fn.Rosenbrock) -> tuple[float, float, float]:
+    """a, 4b and 2b of the gradient, as the reference computes them."""
+    return float(f.a), float(4 * f.b), float(2 * f.b)
+
+
 def _rosenbrock(f: fn.Rosenbrock):
-    a, four_b, two_b = float(f.a), float(4 * f.b), float(2 * f.b)
+    a, four_b, two_b = _rosenbrock_constants(f)
 
     def gradient(xy):
         out = np.empty_like(xy)
@@ -566,18 +558,18 @@ VALUES = {
     fn.TwoGaussians: _two_gaussians_value_maker,
     fn.Rastrigin: _rastrigin_value_maker,
     fn.Rosenbrock: _rosenbrock_value_maker,
-    fn.Himmelblau: _one_value_loop(_himmelblau_value),
+    fn.Himmelblau: _one_loop(_himmelblau_value, value=True),
     fn.Beale: _beale_value_maker,
     fn.Ackley: _ackley_value_maker,
-    fn.Booth: _one_value_loop(_booth_value),
-    fn.Matyas: _one_value_loop(_matyas_value),
-    fn.ThreeHumpCamel: _one_value_loop(_three_hump_camel_value),
-    fn.SixHumpCamel: _one_value_loop(_six_hump_camel_value),
+    fn.Booth: _one_loop(_booth_value, value=True),
+    fn.Matyas: _one_loop(_matyas_value, value=True),
+    fn.ThreeHumpCamel: _one_loop(_three_hump_camel_value, value=True),
+    fn.SixHumpCamel: _one_loop(_six_hump_camel_value, value=True),
     fn.StyblinskiTang: _styblinski_tang_value_maker,
-    fn.GoldsteinPrice: _one_value_loop(_goldstein_price_value),
+    fn.GoldsteinPrice: _one_loop(_goldstein_price_value, value=True),
     fn.Levi13: _levi13_value_maker,
     fn.McCormick: _mccormick_value_maker,
-    fn.Saddle: _one_value_loop(_saddle_value),
+    fn.Saddle: _one_loop(_saddle_value, value=True),
 }
 
 
@@ -594,7 +586,7 @@ def fused_value(function):
 def arithmetic_kind(f) -> tuple[int, np.ndarray] | None:
     """(kind, parameters) for `arithmetic_gradient`, or None if f's gradient needs numpy."""
     if type(f) is fn.Rosenbrock:
-        return 0, np.array([f.a, 4 * f.b, 2 * f.b], dtype=float)
+        return 0, np.array(_rosenbrock_constants(f))
     kinds = (fn.Himmelblau, fn.Booth, fn.Matyas, fn.ThreeHumpCamel, fn.SixHumpCamel, fn.GoldsteinPrice, fn.Saddle)
     return (kinds.index(type(f)) + 1, np.zeros(0)) if type(f) in kinds else None
 
