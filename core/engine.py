@@ -82,7 +82,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .functions import FUNCTION_CLASSES, TestFunction
-from .fused import fused_gradient, fused_step, track, whole_run
+from .fused import conclude, fused_gradient, fused_step, track, tracked_run, whole_run
 from .fused_gradients import fused_value
 from .optimizers import Optimizer
 
@@ -200,6 +200,7 @@ class _Landscape:
         minima = function.minima
         self.minima = np.array([m.point for m in minima], dtype=float).reshape(-1, 2)
         self.is_global = np.array([m.is_global for m in minima], dtype=bool)
+        self.minima_x, self.minima_y = np.ascontiguousarray(self.minima[:, 0]), np.ascontiguousarray(self.minima[:, 1])
         self.squared_tolerance = tolerance * tolerance
         self.squared_gradient_tolerance = gradient_tolerance(function) ** 2
 
@@ -257,18 +258,11 @@ class _Landscape:
         at every later step, where it stopped: the values observed until then are final.
         """
         n = xy.shape[1]
-        label = np.full(n, -1)
-        converged_since = np.full(n, -1)
-        flat = np.signbit(self.excess_gradient(grad))
-        label[flat] = -2
-        converged_since[flat] = flat_from[flat]
-        if len(self.minima):
-            excess = np.array(list(self.excess_distances(xy))).reshape(len(self.minima), n)
-            nearest = np.argmin(excess, axis=0)
-            columns = np.arange(n)
-            near = np.signbit(excess[nearest, columns])
-            label[near] = nearest[near]
-            converged_since[near] = inside_from[nearest[near], columns[near]]
+        label, converged_since = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        x, y, gx, gy = (np.ascontiguousarray(row, dtype=float) for row in (*xy, *grad))
+        conclude(x, y, gx, gy, self.minima_x, self.minima_y, self.squared_tolerance, self.squared_gradient_tolerance,
+                 np.ascontiguousarray(inside_from, dtype=float).reshape(len(self.minima), n),
+                 np.ascontiguousarray(flat_from, dtype=float), label, converged_since)
         return label, converged_since
 
 
@@ -298,7 +292,9 @@ class _Job:
         self.starts, self.steps, self.noise, self.record = starts, steps, noise, record
         self.needs_loss = bool(optimizer.needs_loss)
         self.optimizer_step = fused_step(optimizer) or optimizer.step  # the same results
+        # All steps in one compiled call where the function and optimizer allow: the same bits.
         self.whole_run = whole_run(function, optimizer) if record and not noise else None
+        self.tracked_run = tracked_run(function, optimizer) if not record and not noise else None
         n = len(starts)
         if record:
             self.points = np.empty((steps + 1, n, 2))
@@ -354,6 +350,13 @@ class _Job:
 
     def _track(self, lo, hi, seed):
         """record=False: O(n) bookkeeping per step, and an active set that shrinks."""
+        landscape = self.landscape
+        if self.tracked_run is not None:
+            final, final_gradient, since, self.diverged_at[lo:hi] = self.tracked_run(
+                self.starts[lo:hi].T, self.steps, landscape.minima, landscape.squared_tolerance,
+                landscape.squared_gradient_tolerance)
+            self._conclude(lo, hi, final, final_gradient, since)
+            return
         xy, grad, loss, state, noise = self._start(lo, hi, seed)
         n, steps = hi - lo, self.steps
         tracker = _Tracker(self.landscape, n)
@@ -396,7 +399,9 @@ class _Job:
                     leaving = settled if leaving is None else leaving | settled
             xy, grad, loss, state = new_xy, new_grad, new_loss, new_state
         stop(np.ones(len(active), dtype=bool) if leaving is None else ~leaving, xy, grad)
+        self._conclude(lo, hi, final, final_gradient, since)
 
+    def _conclude(self, lo, hi, final, final_gradient, since):
         label, converged_since = self.landscape.conclude(final, final_gradient, since[:-1], since[-1])
         self.final[:, lo:hi], self.final_gradient[:, lo:hi] = final, final_gradient
         self.label[lo:hi], self.converged_since[lo:hi] = label, converged_since
@@ -485,13 +490,11 @@ class _Tracker:
     def __init__(self, landscape: _Landscape, n: int):
         self.landscape = landscape
         self.since = np.zeros((len(landscape.minima) + 1, n))
-        self._mx = np.ascontiguousarray(landscape.minima[:, 0])
-        self._my = np.ascontiguousarray(landscape.minima[:, 1])
 
     def observe(self, t: int, xy: np.ndarray, grad: np.ndarray) -> bool:
         """Update with step t's points and gradients (2, n); return whether they are all finite."""
         landscape = self.landscape
-        return track(xy[0], xy[1], grad[0], grad[1], self._mx, self._my, landscape.squared_tolerance,
+        return track(xy[0], xy[1], grad[0], grad[1], landscape.minima_x, landscape.minima_y, landscape.squared_tolerance,
                      landscape.squared_gradient_tolerance, self.since, float(t + 1))
 
     def keep(self, keep: np.ndarray) -> None:

@@ -38,7 +38,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import optimizers as opt
-from .fused_gradients import GRADIENTS, arithmetic_gradient, arithmetic_kind, jit as _jit
+from .fused_gradients import (FRAME_WORDS, GRADIENTS, SCRATCH_ROWS, compiled_gradient, compiled_kind,
+                              compiled_loops, jit as _jit)
 
 _TINY = float(opt._TINY)  # Eve's floor of f − f*, the smallest positive normal float
 
@@ -80,6 +81,29 @@ def track(x, y, gx, gy, mx, my, squared_tolerance, squared_gradient_tolerance, s
         # z − z is 0 for a finite z and NaN for ±inf or NaN
         not_finite |= ((x[i] - x[i]) + (y[i] - y[i]) + (gx[i] - gx[i]) + (gy[i] - gy[i])) != 0
     return not not_finite
+
+
+@_jit
+def conclude(x, y, gx, gy, mx, my, squared_tolerance, squared_gradient_tolerance, inside_from, flat_from,
+             label, converged_since):
+    """engine._Landscape.conclude for final points (x, y) and gradients (gx, gy): per point the
+    nearest listed minimum (numpy's argmin of the excesses: the first smallest, or the first
+    NaN) if strictly inside its ball, else −2 if the gradient is small, else −1; and the
+    step from which that held (inside_from (K, n), flat_from (n,)), −1 for label −1."""
+    for i in range(x.shape[0]):
+        found, since = -1, -1.0
+        if np.signbit(gx[i] * gx[i] + (gy[i] * gy[i] - squared_gradient_tolerance)):
+            found, since = -2, flat_from[i]
+        nearest, smallest = -1, 0.0
+        for k in range(mx.shape[0]):
+            dx = x[i] - mx[k]
+            dy = y[i] - my[k]
+            excess = dx * dx + (dy * dy - squared_tolerance)
+            if nearest < 0 or excess < smallest or (excess != excess and smallest == smallest):
+                nearest, smallest = k, excess
+        if nearest >= 0 and np.signbit(smallest):
+            found, since = nearest, inside_from[nearest, i]
+        label[i], converged_since[i] = found, int(since)
 
 
 @_jit
@@ -632,10 +656,12 @@ _STEPS = {
 
 
 # ---------------------------------------------------------------------------------------
-# A whole recorded run inside numba, for an arithmetic-only gradient (no numpy ufunc in the
-# step): no Python per step, ~50x faster for one start. The same kernels, so the same bits.
+# Whole runs inside numba, for a function with a compiled gradient (fused_gradients.
+# compiled_kind) and an optimizer with a plan (all but Eve and YellowFin): no Python per step.
+# The same kernels as the per-step code, so the same bits (tests/test_fused.py).
 # ---------------------------------------------------------------------------------------
 SGD, HEAVY_BALL, RMSPROP, ADAM, NADAM, RADAM, ADAMAX, ADAGRAD, ADADELTA, LION, ADABELIEF = range(11)
+BLOCK = 2048  # points a tracked run moves through all their steps at a time (their arrays fit in L2)
 
 
 @_jit
@@ -670,19 +696,99 @@ def _advance(kind, p, g, s, s_new, h, c, out_p):
 
 
 @_jit
-def _record_run(function_kind, function_params, kind, h, coefficients, state, xy, points, gradients):
-    """points[t], gradients[t] for t = 0..T ((T+1, 2, n) each) from the start xy (2, n)."""
+def _filled(initial, n):
+    """(S, 2, n) state planes, every point's equal to initial (S, 2)."""
+    planes = np.empty((initial.shape[0], 2, n))
+    for k in range(initial.shape[0]):
+        for c in range(2):
+            planes[k, c, :] = initial[k, c]
+    return planes
+
+
+@_jit
+def _record_run(function_kind, function_params, loops, kind, h, coefficients, initial, xy, points, gradients):
+    """points[t], gradients[t] for t = 0..T ((T+1, 2, n) each) from the starts xy (2, n) and
+    the initial state `initial` (S, 2) of every point."""
     p, new_p = xy.copy(), np.empty_like(xy)
     g = np.empty_like(xy)
-    s, s_new = state, state.copy()  # planes a step does not write stay equal in both
-    arithmetic_gradient(function_kind, function_params, p, g)
+    scratch, frame = np.empty(SCRATCH_ROWS * xy.shape[1]), np.empty(FRAME_WORDS, dtype=np.uint64)
+    s = _filled(initial, xy.shape[1])
+    s_new = s.copy()  # planes a step does not write stay equal in both
+    compiled_gradient(function_kind, function_params, p, g, scratch, loops, frame)
     points[0], gradients[0] = p, g
     for t in range(1, points.shape[0]):
         _advance(kind, p, g, s, s_new, h, coefficients[t], new_p)
-        arithmetic_gradient(function_kind, function_params, new_p, g)
+        compiled_gradient(function_kind, function_params, new_p, g, scratch, loops, frame)
         points[t], gradients[t] = new_p, g
         p, new_p = new_p, p
         s, s_new = s_new, s
+
+
+@_jit
+def _finite_columns(p, g):
+    keep = np.empty(p.shape[1], dtype=np.bool_)
+    for i in range(p.shape[1]):
+        keep[i] = ((p[0, i] - p[0, i]) + (p[1, i] - p[1, i]) + (g[0, i] - g[0, i]) + (g[1, i] - g[1, i])) == 0
+    return keep
+
+
+@_jit
+def _store(p, g, since, index, which, final, final_gradient, since_out):
+    """Columns `which` of a block's points, gradients and tracker rows into the run's columns index."""
+    for i in range(index.size):
+        if which[i]:
+            j = index[i]
+            final[0, j], final[1, j] = p[0, i], p[1, i]
+            final_gradient[0, j], final_gradient[1, j] = g[0, i], g[1, i]
+            for k in range(since.shape[0]):
+                since_out[k, j] = since[k, i]
+
+
+@_jit
+def _tracked_run(function_kind, function_params, loops, kind, h, coefficients, initial, xy, mx, my,
+                 squared_tolerance, squared_gradient_tolerance, final, final_gradient, since_out, diverged_at):
+    """record=False from the starts xy (2, n) and every point's initial state `initial` (S, 2):
+    what engine._Job._track computes step by step.
+    Into final, final_gradient (2, n): each run's last finite point and its gradient;
+    since_out (K+1, n): the tracker's rows (engine._Tracker); diverged_at (n,): the step at
+    which the run went non-finite (left alone if it did not). Points move BLOCK at a time
+    through all their steps, so their arrays stay in the CPU's cache; a run that diverges
+    leaves its block's arrays (the rest never wait for it, nor run on its NaNs)."""
+    n, steps = xy.shape[1], coefficients.shape[0] - 1
+    frame = np.empty(FRAME_WORDS, dtype=np.uint64)
+    for lo in range(0, n, BLOCK):
+        hi = min(lo + BLOCK, n)
+        index = np.arange(lo, hi)
+        p, s = xy[:, lo:hi].copy(), _filled(initial, hi - lo)
+        g, new_p, new_g, s_new = np.empty_like(p), np.empty_like(p), np.empty_like(p), s.copy()
+        since = np.zeros((mx.shape[0] + 1, hi - lo))
+        scratch = np.empty(SCRATCH_ROWS * (hi - lo))
+        compiled_gradient(function_kind, function_params, p, g, scratch, loops, frame)
+        t = 0
+        finite = track(p[0], p[1], g[0], g[1], mx, my, squared_tolerance, squared_gradient_tolerance, since, 1.0)
+        while True:
+            if not finite:  # stop the runs that left the finite numbers at their last finite point
+                keep = _finite_columns(new_p if t else p, new_g if t else g)
+                _store(p, g, since, index, ~keep, final, final_gradient, since_out)
+                for i in np.flatnonzero(~keep):
+                    diverged_at[index[i]] = t
+                index, since = index[keep], since[:, keep]
+                if t:
+                    new_p, new_g, s_new = new_p[:, keep], new_g[:, keep], s_new[:, :, keep]
+                    p, g, s = np.empty_like(new_p), np.empty_like(new_p), s_new.copy()
+                else:
+                    p, g, s = p[:, keep], g[:, keep], s[:, :, keep]
+                    new_p, new_g, s_new = np.empty_like(p), np.empty_like(p), s.copy()
+            if t:
+                p, new_p, g, new_g, s, s_new = new_p, p, new_g, g, s_new, s
+            t += 1
+            if t > steps or index.size == 0:
+                break
+            _advance(kind, p, g, s, s_new, h, coefficients[t], new_p)
+            compiled_gradient(function_kind, function_params, new_p, new_g, scratch, loops, frame)
+            finite = track(new_p[0], new_p[1], new_g[0], new_g[1], mx, my, squared_tolerance,
+                           squared_gradient_tolerance, since, float(t + 1))
+        _store(p, g, since, index, np.ones(index.size, dtype=np.bool_), final, final_gradient, since_out)
 
 
 def _plan(o):
@@ -723,30 +829,75 @@ def _plan(o):
     return None  # Eve needs the loss, YellowFin numpy's sinh
 
 
+def _prepared(optimizer, coefficients_at, steps):
+    """The coefficients (steps+1, 4) of every step, and the initial state of one point as (S, 2)
+    planes ((n,) arrays in row 0): every optimizer with a plan starts from the same state at
+    every point (zeros, ones, its initial accumulator; tests/test_fused.py checks)."""
+    coefficients = np.zeros((steps + 1, 4))
+    rows = [coefficients_at(t) for t in range(1, steps + 1)]
+    if rows and rows[0]:
+        coefficients[1:, : len(rows[0])] = rows
+    init = optimizer.init(np.zeros((1, 2)))
+    initial = np.zeros((max(len(init), 1), 2))
+    for plane, array in zip(initial, init):
+        if array.ndim == 2:
+            plane[:] = array[0]
+        else:
+            plane[0] = array[0]
+    return coefficients, initial
+
+
+def _whole_run_parts(function, optimizer):
+    """(function kind, its parameters, optimizer kind, hyperparameters, coefficients(t)), or
+    None if the function has no compiled gradient or the optimizer no plan."""
+    function_kind, plan = compiled_kind(function), _plan(optimizer)
+    if function_kind is None or plan is None:
+        return None
+    (f_kind, f_params), (kind, hyperparameters, coefficients_at) = function_kind, plan
+    return f_kind, f_params, kind, np.array(hyperparameters, dtype=float), coefficients_at
+
+
 def whole_run(function, optimizer):
     """A recorded run of `optimizer` on `function` inside numba, when both allow it:
     `run(xy, steps) -> (points, gradients)`, (steps+1, 2, n) each, bit for bit what the
     per-step code records; else None."""
-    function_kind, plan = arithmetic_kind(function), _plan(optimizer)
-    if function_kind is None or plan is None:
+    parts = _whole_run_parts(function, optimizer)
+    if parts is None:
         return None
-    (f_kind, f_params), (kind, hyperparameters, coefficients_at) = function_kind, plan
-    h = np.array(hyperparameters, dtype=float)
+    f_kind, f_params, kind, h, coefficients_at = parts
+    loops = compiled_loops()
 
     def run(xy, steps):
-        coefficients = np.zeros((steps + 1, 4))
-        rows = [coefficients_at(t) for t in range(1, steps + 1)]
-        if rows and rows[0]:
-            coefficients[1:, : len(rows[0])] = rows
-        init = optimizer.init(xy.T)
-        state = np.zeros((max(len(init), 1),) + xy.shape)
-        for plane, array in zip(state, init):  # (n, 2) arrays as (2, n) planes, (n,) ones in row 0
-            if array.ndim == 2:
-                plane[:] = array.T
-            else:
-                plane[0] = array
+        xy = np.ascontiguousarray(xy)
+        coefficients, initial = _prepared(optimizer, coefficients_at, steps)
         points, gradients = np.empty((2, steps + 1) + xy.shape)
-        _record_run(f_kind, f_params, kind, h, coefficients, state, np.ascontiguousarray(xy), points, gradients)
+        _record_run(f_kind, f_params, loops, kind, h, coefficients, initial, xy, points, gradients)
         return points, gradients
+
+    return run
+
+
+def tracked_run(function, optimizer):
+    """A record=False run of `optimizer` on `function` inside numba, when both allow it:
+    `run(xy, steps, minima, squared_tolerance, squared_gradient_tolerance) -> (final,
+    final_gradient, since, diverged_at)` for the (2, n) starts xy and the (K, 2) listed
+    minima, bit for bit what engine._Job._track computes step by step; else None."""
+    parts = _whole_run_parts(function, optimizer)
+    if parts is None:
+        return None
+    f_kind, f_params, kind, h, coefficients_at = parts
+    loops = compiled_loops()
+
+    def run(xy, steps, minima, squared_tolerance, squared_gradient_tolerance):
+        xy = np.ascontiguousarray(xy)
+        coefficients, initial = _prepared(optimizer, coefficients_at, steps)
+        n = xy.shape[1]
+        final, final_gradient = np.empty((2, n)), np.empty((2, n))
+        since, diverged_at = np.empty((len(minima) + 1, n)), np.full(n, -1)
+        _tracked_run(f_kind, f_params, loops, kind, h, coefficients, initial, xy,
+                     np.ascontiguousarray(minima[:, 0]), np.ascontiguousarray(minima[:, 1]),
+                     float(squared_tolerance), float(squared_gradient_tolerance),
+                     final, final_gradient, since, diverged_at)
+        return final, final_gradient, since, diverged_at
 
     return run

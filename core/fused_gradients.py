@@ -17,6 +17,8 @@ import numpy as np
 from numba import njit
 
 from . import functions as fn
+from . import numpy_loops
+from .numpy_loops import COS, EXP, LOOPS, SIN, apply
 
 jit = njit(cache=True, nogil=True, error_model="numpy")
 
@@ -34,6 +36,20 @@ def _one_loop(kernel, value: bool = False):
         return compute
 
     return maker
+
+
+@jit
+def _scaled(xy, factor, out):
+    """out = factor * xy, elementwise (numpy's `factor * xy`)."""
+    for c in range(xy.shape[0]):
+        for i in range(xy.shape[1]):
+            out[c, i] = factor * xy[c, i]
+
+
+@jit
+def _sum(x, y, out):
+    for i in range(x.shape[0]):
+        out[i] = x[i] + y[i]
 
 
 # ---------------------------------------------------------------------------------------
@@ -55,21 +71,6 @@ def _two_gaussian_gradient(x, y, exps, right_scale, left_scale, out):
         left = left_scale * exps[1, i]
         out[0, i] = 2 * xi + right * (xi - 1) + left * (xi + 1)
         out[1, i] = 2 * yi + (right + left) * yi
-
-
-def _two_gaussians(f: fn.TwoGaussians):
-    right_scale, left_scale = 2 * f.a / f.c, 2 * f.b / f.d
-    c, d = float(f.c), float(f.d)
-
-    def gradient(xy):
-        exps = np.empty_like(xy)
-        _two_gaussian_exponents(xy[0], xy[1], c, d, exps)
-        np.exp(exps, out=exps)
-        out = np.empty_like(xy)
-        _two_gaussian_gradient(xy[0], xy[1], exps, right_scale, left_scale, out)
-        return out
-
-    return gradient
 
 
 @jit
@@ -98,18 +99,6 @@ def _rastrigin_gradient(x, y, k, sines, out):
     for i in range(x.shape[0]):
         out[0, i] = 2 * x[i] + k * sines[0, i]
         out[1, i] = 2 * y[i] + k * sines[1, i]
-
-
-def _rastrigin(f: fn.Rastrigin):
-    omega, k = float(f.omega), float(f.A * f.omega)
-
-    def gradient(xy):
-        sines = omega * xy
-        np.sin(sines, out=sines)
-        _rastrigin_gradient(xy[0], xy[1], k, sines, sines)  # in place: sin(ωt) -> gradient
-        return sines
-
-    return gradient
 
 
 @jit
@@ -440,18 +429,6 @@ def _levi13_gradient(x, y, sines, out):
         )
 
 
-def _levi13(f: fn.Levi13):
-    def gradient(xy):
-        sines = np.empty((5, xy.shape[1]))
-        _levi13_sine_arguments(xy[0], xy[1], sines)
-        np.sin(sines, out=sines)
-        out = np.empty_like(xy)
-        _levi13_gradient(xy[0], xy[1], sines, out)
-        return out
-
-    return gradient
-
-
 @jit
 def _levi13_value_sine_arguments(x, y, out):
     for i in range(x.shape[0]):
@@ -493,17 +470,6 @@ def _mccormick_gradient(x, y, ridges, out):
         out[1, i] = ridge - valley + 2.5
 
 
-def _mccormick(f: fn.McCormick):
-    def gradient(xy):
-        ridges = np.add(xy[0], xy[1])
-        np.cos(ridges, out=ridges)
-        out = np.empty_like(xy)
-        _mccormick_gradient(xy[0], xy[1], ridges, out)
-        return out
-
-    return gradient
-
-
 @jit
 def _mccormick_value(x, y, sines, out):
     for i in range(x.shape[0]):
@@ -536,24 +502,6 @@ def _saddle_value(x, y, out):
         out[i] = x[i] * x[i] - y[i] * y[i]
 
 
-GRADIENTS = {
-    fn.TwoGaussians: _two_gaussians,
-    fn.Rastrigin: _rastrigin,
-    fn.Rosenbrock: _rosenbrock,
-    fn.Himmelblau: _one_loop(_himmelblau_gradient),
-    fn.Beale: _beale,
-    fn.Ackley: _ackley,
-    fn.Booth: _one_loop(_booth_gradient),
-    fn.Matyas: _one_loop(_matyas_gradient),
-    fn.ThreeHumpCamel: _one_loop(_three_hump_camel_gradient),
-    fn.SixHumpCamel: _one_loop(_six_hump_camel_gradient),
-    fn.StyblinskiTang: _styblinski_tang,
-    fn.GoldsteinPrice: _one_loop(_goldstein_price_gradient),
-    fn.Levi13: _levi13,
-    fn.McCormick: _mccormick,
-    fn.Saddle: _one_loop(_saddle_gradient),
-}
-
 VALUES = {
     fn.TwoGaussians: _two_gaussians_value_maker,
     fn.Rastrigin: _rastrigin_value_maker,
@@ -580,34 +528,101 @@ def fused_value(function):
 
 
 # ---------------------------------------------------------------------------------------
-# Gradients that are arithmetic only (one numba loop, no numpy ufunc) can also be called
-# from inside numba: a recorded run on them needs no Python per step (core.fused.whole_run).
+# Gradients callable from inside numba, so that a whole run needs no Python per step
+# (core.fused.whole_run, tracked_run): the loops above, with numpy's own exp, sin and cos
+# called through core.numpy_loops. The engine's per-step gradient of these functions is the
+# same code (`_compiled`).
 # ---------------------------------------------------------------------------------------
-def arithmetic_kind(f) -> tuple[int, np.ndarray] | None:
-    """(kind, parameters) for `arithmetic_gradient`, or None if f's gradient needs numpy."""
-    if type(f) is fn.Rosenbrock:
-        return 0, np.array(_rosenbrock_constants(f))
-    kinds = (fn.Himmelblau, fn.Booth, fn.Matyas, fn.ThreeHumpCamel, fn.SixHumpCamel, fn.GoldsteinPrice, fn.Saddle)
-    return (kinds.index(type(f)) + 1, np.zeros(0)) if type(f) in kinds else None
+_ARITHMETIC = (fn.Rosenbrock, fn.Himmelblau, fn.Booth, fn.Matyas, fn.ThreeHumpCamel, fn.SixHumpCamel,
+               fn.GoldsteinPrice, fn.Saddle)
+_WITH_UFUNCS = (fn.TwoGaussians, fn.Rastrigin, fn.Levi13, fn.McCormick)  # need numpy_loops.LOOPS
+(ROSENBROCK, HIMMELBLAU, BOOTH, MATYAS, THREE_HUMP_CAMEL, SIX_HUMP_CAMEL, GOLDSTEIN_PRICE, SADDLE,
+ TWO_GAUSSIANS, RASTRIGIN, LEVI13, MCCORMICK) = range(len(_ARITHMETIC) + len(_WITH_UFUNCS))
+SCRATCH_ROWS = 5  # rows of n the kernels need besides their output (Levi13's five sines)
+FRAME_WORDS = 5  # numpy_loops.apply's frame
+_NO_LOOPS = np.zeros((len(numpy_loops.UFUNCS), 3), dtype=np.uint64)  # for kernels that call none
+
+
+def compiled_kind(f) -> tuple[int, np.ndarray] | None:
+    """(kind, parameters) of f for `compiled_gradient`, or None if it has no compiled gradient."""
+    kind = type(f)
+    if kind in _WITH_UFUNCS and LOOPS is None:
+        return None
+    if kind is fn.Rosenbrock:
+        return ROSENBROCK, np.array(_rosenbrock_constants(f))
+    if kind is fn.TwoGaussians:  # the constants as the reference computes them
+        return TWO_GAUSSIANS, np.array([f.c, f.d, 2 * f.a / f.c, 2 * f.b / f.d], dtype=float)
+    if kind is fn.Rastrigin:
+        return RASTRIGIN, np.array([f.omega, f.A * f.omega], dtype=float)
+    kinds = _ARITHMETIC + _WITH_UFUNCS
+    return (kinds.index(kind), np.zeros(0)) if kind in kinds else None
+
+
+def compiled_loops() -> np.ndarray:
+    """The `loops` argument of `compiled_gradient`."""
+    return _NO_LOOPS if LOOPS is None else LOOPS
 
 
 @jit
-def arithmetic_gradient(kind, params, xy, out):
-    """The gradient of kind `kind` (see `arithmetic_kind`) at (2, n) points, into out."""
-    x, y = xy[0], xy[1]
-    if kind == 0:
+def compiled_gradient(kind, params, xy, out, scratch, loops, frame):
+    """The gradient of kind `kind` (see `compiled_kind`) at (2, n) points, into out (2, n).
+    scratch: SCRATCH_ROWS * n floats; loops: `compiled_loops()`; frame: FRAME_WORDS uint64."""
+    x, y, n = xy[0], xy[1], xy.shape[1]
+    if kind == ROSENBROCK:
         _rosenbrock_gradient(x, y, params[0], params[1], params[2], out)
-    elif kind == 1:
+    elif kind == HIMMELBLAU:
         _himmelblau_gradient(x, y, out)
-    elif kind == 2:
+    elif kind == BOOTH:
         _booth_gradient(x, y, out)
-    elif kind == 3:
+    elif kind == MATYAS:
         _matyas_gradient(x, y, out)
-    elif kind == 4:
+    elif kind == THREE_HUMP_CAMEL:
         _three_hump_camel_gradient(x, y, out)
-    elif kind == 5:
+    elif kind == SIX_HUMP_CAMEL:
         _six_hump_camel_gradient(x, y, out)
-    elif kind == 6:
+    elif kind == GOLDSTEIN_PRICE:
         _goldstein_price_gradient(x, y, out)
-    else:
+    elif kind == SADDLE:
         _saddle_gradient(x, y, out)
+    elif kind == TWO_GAUSSIANS:
+        exps = scratch[: 2 * n].reshape(2, n)
+        _two_gaussian_exponents(x, y, params[0], params[1], exps)
+        apply(loops, EXP, frame, exps)
+        _two_gaussian_gradient(x, y, exps, params[2], params[3], out)
+    elif kind == RASTRIGIN:
+        sines = scratch[: 2 * n].reshape(2, n)
+        _scaled(xy, params[0], sines)
+        apply(loops, SIN, frame, sines)
+        _rastrigin_gradient(x, y, params[1], sines, out)
+    elif kind == LEVI13:
+        sines = scratch[: 5 * n].reshape(5, n)
+        _levi13_sine_arguments(x, y, sines)
+        apply(loops, SIN, frame, sines)
+        _levi13_gradient(x, y, sines, out)
+    else:
+        ridges = scratch[:n]
+        _sum(x, y, ridges)
+        apply(loops, COS, frame, ridges)
+        _mccormick_gradient(x, y, ridges, out)
+
+
+def _compiled(f):
+    """The engine's gradient of f ((2, n) points -> new (2, n) array) by `compiled_gradient`."""
+    kind, params = compiled_kind(f)
+    loops = compiled_loops()
+
+    def gradient(xy):
+        out = np.empty_like(xy)
+        compiled_gradient(kind, params, xy, out, np.empty(SCRATCH_ROWS * xy.shape[1]), loops,
+                          np.empty(FRAME_WORDS, dtype=np.uint64))
+        return out
+
+    return gradient
+
+
+GRADIENTS = {
+    **{kind: _compiled for kind in _ARITHMETIC + (_WITH_UFUNCS if LOOPS is not None else ())},
+    fn.Beale: _beale,
+    fn.Ackley: _ackley,
+    fn.StyblinskiTang: _styblinski_tang,
+}

@@ -16,7 +16,8 @@ import pytest
 
 import core
 from core import fused
-from core.fused_gradients import fused_value
+from core import fused_gradients
+from core.fused_gradients import compiled_kind, fused_value
 
 SPECIAL = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e300, -1e300, 5e-324, 1.0, -1.0])
 
@@ -217,24 +218,90 @@ def test_track_equals_numpy_formulas():
                            tolerance2, gradient_tolerance2, since, 10.0)
 
 
-ARITHMETIC_FUNCTIONS = ("rosenbrock", "himmelblau", "booth", "matyas", "three_hump_camel", "six_hump_camel",
-                        "goldstein_price", "saddle")
+def numpy_conclude(xy, grad, minima, tolerance2, gradient_tolerance2, inside_from, flat_from):
+    """engine._Landscape.conclude as numpy formulas (what fused.conclude replaced)."""
+    n = xy.shape[1]
+    label, converged_since = np.full(n, -1), np.full(n, -1)
+    flat = np.signbit(grad[0] * grad[0] + (grad[1] * grad[1] - gradient_tolerance2))
+    label[flat], converged_since[flat] = -2, flat_from[flat]
+    excess = np.array([(xy[0] - mx) * (xy[0] - mx) + ((xy[1] - my) * (xy[1] - my) - tolerance2) for mx, my in minima])
+    nearest = np.argmin(excess, axis=0)
+    near = np.signbit(excess[nearest, np.arange(n)])
+    label[near], converged_since[near] = nearest[near], inside_from[nearest[near], np.arange(n)[near]]
+    return label, converged_since
 
 
-def test_whole_run_covers_the_arithmetic_functions():
+def test_conclude_equals_numpy_formulas():
+    """Labels and steps to converge, with ties between minima, NaN and infinite points and
+    gradients, ±0 and points exactly on a ball's edge."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    minima = np.array([[-1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 2.0]])  # a repeated minimum: a tie
+    xy, grad = planes(rng, n), planes(rng, n)
+    xy[:, :1500] = minima[rng.integers(0, 4, 1500)].T + rng.normal(scale=0.03, size=(2, 1500))
+    xy[:, 1500:1600] = [[0.0], [0.0]]  # equidistant from the first two
+    xy[:, 1600:1610] = [[1.05], [0.0]]  # on the edge of the balls at (1, 0)
+    grad[:, :2000:2] *= 1e-3
+    tolerance2, gradient_tolerance2 = 0.05**2, 0.01**2
+    inside_from, flat_from = rng.integers(0, 500, (4, n)).astype(float), rng.integers(0, 500, n).astype(float)
+    label, converged_since = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    with np.errstate(all="ignore"):
+        expected = numpy_conclude(xy, grad, minima, tolerance2, gradient_tolerance2, inside_from, flat_from)
+    fused.conclude(xy[0], xy[1], grad[0], grad[1], minima[:, 0].copy(), minima[:, 1].copy(), tolerance2,
+                   gradient_tolerance2, inside_from, flat_from, label, converged_since)
+    assert np.array_equal(label, expected[0]) and np.array_equal(converged_since, expected[1])
+    assert {-2, -1, 0, 1, 3} <= set(label.tolist()) and 2 not in label  # ties go to the first
+
+
+COMPILED_FUNCTIONS = ("rosenbrock", "himmelblau", "booth", "matyas", "three_hump_camel", "six_hump_camel",
+                      "goldstein_price", "saddle", "two_gaussians", "rastrigin", "levi13", "mccormick")
+
+
+def test_whole_runs_cover_the_compiled_functions():
     for name in core.FUNCTIONS:
         function = core.get_function(name) if name != "custom" else None
-        assert (function is not None and fused.arithmetic_kind(function) is not None) == (name in ARITHMETIC_FUNCTIONS)
+        assert (function is not None and compiled_kind(function) is not None) == (name in COMPILED_FUNCTIONS)
 
 
-@pytest.mark.parametrize("function_name", ARITHMETIC_FUNCTIONS)
+def test_without_numpys_loops_the_functions_that_need_them_have_no_whole_run(monkeypatch):
+    monkeypatch.setattr(fused_gradients, "LOOPS", None)
+    adam = core.get_optimizer("adam")
+    assert fused.whole_run(core.get_function("two_gaussians"), adam) is None
+    assert fused.tracked_run(core.get_function("rastrigin"), adam) is None
+    assert fused.tracked_run(core.get_function("rosenbrock"), adam) is not None
+
+
+def test_whole_runs_start_every_point_from_the_same_state():
+    """fused._prepared gives the kernels one point's initial state for all points."""
+    params = np.random.default_rng(3).normal(size=(7, 2)) * 10
+    for name, all_settings in OPTIMIZER_SETTINGS.items():
+        for settings in all_settings:
+            optimizer = core.get_optimizer(name, **settings)
+            plan = fused._plan(optimizer)
+            if plan is None:
+                continue
+            _, initial = fused._prepared(optimizer, plan[2], 3)
+            for k, array in enumerate(optimizer.init(params)):
+                expected = initial[k] if array.ndim == 2 else initial[k, 0]
+                assert np.array_equal(array, np.broadcast_to(expected, array.shape)), (name, settings, k)
+
+
+def spread_starts(function, count: int) -> np.ndarray:
+    """`count` starts over (and a little beyond) the domain, plus two whose gradient overflows."""
+    rng = np.random.default_rng(zlib.crc32(function.name.encode()))
+    (x0, x1), (y0, y1) = function.domain
+    starts = np.stack([rng.uniform(x0 - 0.2 * (x1 - x0), x1 + 0.2 * (x1 - x0), count),
+                       rng.uniform(y0 - 0.2 * (y1 - y0), y1 + 0.2 * (y1 - y0), count)], axis=1)
+    starts[[5, count - 3]] = [[1e200, -1e200], [-3e155, 2e155]]
+    return starts
+
+
+@pytest.mark.parametrize("function_name", COMPILED_FUNCTIONS)
 def test_whole_run_equals_the_per_step_run(function_name, monkeypatch):
     """A recorded run inside numba (core.fused.whole_run) records the same bits as the
     per-step code, for every optimizer setting above, diverging runs included."""
     function = core.get_function(function_name)
-    (x0, x1), (y0, y1) = function.domain
-    starts = np.array([[x0 + 0.3 * (x1 - x0), y0 + 0.7 * (y1 - y0)], [x0 + 0.9 * (x1 - x0), y0 + 0.2 * (y1 - y0)],
-                       [1e200, -1e200]])
+    starts = spread_starts(function, 40)
     for name, all_settings in OPTIMIZER_SETTINGS.items():
         for settings in all_settings:
             optimizer = core.get_optimizer(name, **settings)
@@ -248,3 +315,28 @@ def test_whole_run_equals_the_per_step_run(function_name, monkeypatch):
             assert np.array_equal(whole.gradient_norms, per_step.gradient_norms, equal_nan=True), (name, settings)
             assert np.array_equal(whole.outcome, per_step.outcome) and np.array_equal(whole.diverged_at,
                                                                                     per_step.diverged_at)
+
+
+@pytest.mark.parametrize("function_name", COMPILED_FUNCTIONS)
+def test_tracked_run_equals_the_per_step_run(function_name, monkeypatch):
+    """record=False inside numba (core.fused.tracked_run, blocks of fused.BLOCK points) gives
+    the per-step engine's results bit for bit, for every optimizer setting above: final
+    points, losses, gradient norms, outcomes, minima, steps to converge and divergence
+    steps (runs that diverge at the start and during the run, in both blocks)."""
+    function = core.get_function(function_name)
+    starts = spread_starts(function, fused.BLOCK + 77)
+    outcomes = set()
+    for name, all_settings in OPTIMIZER_SETTINGS.items():
+        for settings in all_settings:
+            optimizer = core.get_optimizer(name, **settings)
+            assert (fused.tracked_run(function, optimizer) is not None) == (name not in ("eve", "yellowfin"))
+            tracked = core.run(function, optimizer, starts, 120, record=False)
+            with monkeypatch.context() as patch:
+                patch.setattr(core.engine, "tracked_run", lambda *args: None)
+                per_step = core.run(function, optimizer, starts, 120, record=False)
+            for field in ("final", "final_loss", "final_gradient_norm", "diverged_at", "outcome", "minimum_index",
+                          "steps_to_converge"):
+                assert bitwise_equal(getattr(tracked, field), getattr(per_step, field)), (name, settings, field)
+            outcomes.update(tracked.outcome.tolist())
+    assert {core.DIVERGED, core.NOT_CONVERGED} <= outcomes
+    assert (core.GLOBAL in outcomes) == bool(function.minima)  # the saddle has none
