@@ -218,6 +218,37 @@ def test_track_equals_numpy_formulas():
                            tolerance2, gradient_tolerance2, since, 10.0)
 
 
+@pytest.mark.parametrize("tolerance2", [0.25, 1e-4, 2.0**-900, 2.0**-950, 1e-310, 0.0, 1e300])
+def test_track_signs_with_tiny_and_edge_distances(tolerance2):
+    """track squares differences below 2⁻⁵¹¹ as 0 (no subnormal arithmetic) when the squared
+    tolerance allows; the signs, hence `since`, stay those of the exact formulas: on ball
+    edges, with tiny offsets, and for tolerances that do not allow the shortcut."""
+    rng = np.random.default_rng(17)
+    n = 4000
+    magnitudes = 10.0 ** rng.uniform(-330, 2, (2, n))
+    xy = magnitudes * rng.choice([-1.0, 1.0], (2, n))
+    xy[:, rng.random(n) < 0.1] = 0.0
+    edge = np.sqrt(tolerance2)
+    xy[1, :500] = edge  # on the ball's edge (for the minimum at 0) ...
+    xy[0, :500] = 10.0 ** rng.uniform(-330, -150, 500) * rng.choice([-1.0, 1.0], 500)  # ... off by a hair
+    xy[1, 500:600] = np.nextafter(edge, 0.0)
+    grad = xy[::-1].copy()
+    grad[:, 600:700] = [[edge], [0.0]]
+    minima = np.array([[0.0, 0.0], [1e-300, -1e-300]])
+    since = np.zeros((3, n))
+    with np.errstate(all="ignore"):
+        expected = since.copy()
+        for k, (mx, my) in enumerate(minima):
+            dx, dy = xy[0] - mx, xy[1] - my
+            expected[k] = np.maximum(expected[k], np.copysign(4.0, dx * dx + (dy * dy - tolerance2)))
+        expected[2] = np.maximum(expected[2], np.copysign(4.0, grad[0] * grad[0] + (grad[1] * grad[1] - tolerance2)))
+    fused.track(xy[0], xy[1], grad[0], grad[1], minima[:, 0].copy(), minima[:, 1].copy(), tolerance2, tolerance2,
+                since, 4.0)
+    assert np.array_equal(since, expected)
+    if 0 < tolerance2 < 1e100:  # points inside and outside
+        assert (expected == 4.0).any() and (expected == 0.0).any()
+
+
 def numpy_conclude(xy, grad, minima, tolerance2, gradient_tolerance2, inside_from, flat_from):
     """engine._Landscape.conclude as numpy formulas (what fused.conclude replaced)."""
     n = xy.shape[1]
