@@ -42,7 +42,8 @@ def _warm_up_then_freeze() -> None:
         if function_class is CustomFunction:  # typed functions run numpy code: nothing to load
             continue
         for optimizer_name in core.OPTIMIZERS:
-            core.run(function_class(), core.get_optimizer(optimizer_name), [0.5, 0.5], 2)
+            for record in (True, False):  # the pages' runs and the analysis' runs
+                core.run(function_class(), core.get_optimizer(optimizer_name), [0.5, 0.5], 2, record=record)
     gc.collect()
     gc.freeze()
 

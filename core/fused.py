@@ -18,15 +18,17 @@ multiply-adds without fastmath), and the transcendental functions are numpy's.
 special values included. Every optimizer has an entry; a function without one (a typed
 function) simply runs the reference code; the engine mixes both freely.
 
-A recorded run on a function whose gradient is arithmetic only (no numpy ufunc) can do
-all its steps inside one compiled call (`whole_run`): `_advance` dispatches to the same
-optimizer kernels, with the per-step coefficients (bias corrections, ...) computed in Python
-beforehand as the per-step code computes them, so the recorded bits are the same (tested).
+A whole run (`whole_run` records, `tracked_run` does record=False) does all its steps inside
+one compiled call when the function's gradient can be called from compiled code
+(fused_gradients.compiled_kind: arithmetic, or exp/sin/cos through numpy's own loops, see
+core/numpy_loops.py) and the optimizer has a plan (`_plan`): `_advance` dispatches to the
+same optimizer kernels, with the per-step coefficients (bias corrections, ...) computed in
+Python beforehand as the per-step code computes them, so the bits are the same (tested).
 
 Why numba: it compiles these plain Python loops (no C toolchain at install), releases the
 GIL, and caches the machine code on disk (`cache=True`), so the compilation (~0.2 s a
 kernel) is paid once per machine. Its own exp/sin/cos are the C library's, which differ from
-numpy's in the last bit and cannot be vectorized here: hence the numpy ufuncs in between.
+numpy's in the last bit: hence numpy's ufuncs in between, or their loops called directly.
 
 Layout: the engine keeps points and every per-coordinate array as (2, n) C-contiguous
 arrays (row 0 = x, row 1 = y); optimizers see them as (n, 2) transposed views. The kernels

@@ -59,22 +59,21 @@ def apply(loops, which, frame, buffer):
 
 
 def _strided_loops():
-    """(len(UFUNCS), 3) uint64: each float64 loop's address, its context and auxdata; None if
-    this numpy does not offer them. The capsules that own the contexts live in _KEEP."""
+    """(len(UFUNCS), 3) uint64: each float64 loop's address, its context and auxdata, and the
+    capsules that own the contexts (they must live as long as the loops are used); (None, ())
+    if this numpy does not offer them."""
     get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
     get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
-    rows = []
+    rows, capsules = [], []
     try:
         for ufunc in UFUNCS:
             _, call_info = ufunc._resolve_dtypes_and_context((np.dtype(float), None))
             ufunc._get_strided_loop(call_info)
-            _KEEP.append(call_info)
-            words = (ctypes.c_uint64 * 3).from_address(get_pointer(call_info, _CAPSULE))
-            rows.append(list(words))
+            capsules.append(call_info)
+            rows.append(list((ctypes.c_uint64 * 3).from_address(get_pointer(call_info, _CAPSULE))))
     except (AttributeError, TypeError, ValueError):
-        return None
-    return np.array(rows, dtype=np.uint64)
+        return None, ()
+    return np.array(rows, dtype=np.uint64), tuple(capsules)
 
 
-_KEEP: list = []
-LOOPS = _strided_loops()
+LOOPS, _CAPSULES = _strided_loops()
