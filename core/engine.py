@@ -66,14 +66,13 @@ over memory instead of ~70. What has no fused loop (a typed function) runs the r
 code.
 
 Whole runs. Without gradient noise, when the function's gradient can be called from
-compiled code (every built-in but Beale, Ackley and Styblinski-Tang, whose np.power and
-np.hypot are not wired in) and the optimizer has a plan (all but Eve and YellowFin), all
-steps run in one compiled call: `fused.whole_run` records a trajectory (1,000 steps of one
+compiled code (every built-in function) and the optimizer has a plan (all but Eve and
+YellowFin), all steps run in one compiled call: `fused.whole_run` records a trajectory (1,000 steps of one
 start in ~1-2 ms instead of ~15 ms of Python), and `fused.tracked_run` does record=False,
 moving a chunk's points BLOCK at a time through all their steps with the tracker's loop and
 the divergence stops in between, so that their arrays stay in the CPU's cache; it skips
-the active-set shrinking, whose results are the same. numpy's exp, sin and cos are called
-from inside those loops (core/numpy_loops.py) to keep the bits; the tests compare both
+the active-set shrinking, whose results are the same. numpy's exp, sin, cos, power and
+hypot are called from inside those loops (core/numpy_loops.py) to keep the bits; the tests compare both
 whole runs with the per-step code bit for bit.
 
 Measured: see README ("Speed") and benchmarks/bench_core.py.

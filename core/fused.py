@@ -20,8 +20,8 @@ function) simply runs the reference code; the engine mixes both freely.
 
 A whole run (`whole_run` records, `tracked_run` does record=False) does all its steps inside
 one compiled call when the function's gradient can be called from compiled code
-(fused_gradients.compiled_kind: arithmetic, or exp/sin/cos through numpy's own loops, see
-core/numpy_loops.py) and the optimizer has a plan (`_plan`): `_advance` dispatches to the
+(fused_gradients.compiled_kind: every built-in function, with numpy's own exp, sin, cos,
+power and hypot loops, see core/numpy_loops.py) and the optimizer has a plan (`_plan`): `_advance` dispatches to the
 same optimizer kernels, with the per-step coefficients (bias corrections, ...) computed in
 Python beforehand as the per-step code computes them, so the bits are the same (tested).
 

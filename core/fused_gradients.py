@@ -18,7 +18,7 @@ from numba import njit
 
 from . import functions as fn
 from . import numpy_loops
-from .numpy_loops import COS, EXP, LOOPS, SIN, apply
+from .numpy_loops import COS, EXP, FRAME_WORDS, HYPOT, LOOPS, POWER, SIN, apply, apply_binary
 
 jit = njit(cache=True, nogil=True, error_model="numpy")
 
@@ -196,16 +196,6 @@ def _beale_gradient(x, y, y_cubes, out):
         out[1, i] = 2 * xi * (first + 2 * yi * second + 3 * yi * yi * third)
 
 
-def _beale(f: fn.Beale):
-    def gradient(xy):
-        y_cubes = np.power(xy[1], 3)  # the reference's y**3
-        out = np.empty_like(xy)
-        _beale_gradient(xy[0], xy[1], y_cubes, out)
-        return out
-
-    return gradient
-
-
 @jit
 def _beale_value(x, y, y_cubes, out):
     for i in range(x.shape[0]):
@@ -243,20 +233,6 @@ def _ackley_gradient(x, y, hypots, exps, sines, out):
         ripples = math.pi * exps[1, i]
         out[0, i] = funnel * x[i] + ripples * sines[0, i]
         out[1, i] = funnel * y[i] + ripples * sines[1, i]
-
-
-def _ackley(f: fn.Ackley):
-    def gradient(xy):
-        hypots = np.hypot(xy[0], xy[1])
-        angles = 2 * math.pi * xy
-        exps = np.cos(angles)
-        sines = np.sin(angles, out=angles)
-        _ackley_exponents(hypots, exps)  # the ripples' exponent needs the cosines
-        np.exp(exps, out=exps)
-        _ackley_gradient(xy[0], xy[1], hypots, exps, sines, sines)  # in place: sines -> gradient
-        return sines
-
-    return gradient
 
 
 @jit
@@ -350,15 +326,6 @@ def _styblinski_tang_gradient(x, y, cubes, out):
     for i in range(x.shape[0]):
         out[0, i] = 2 * cubes[0, i] - 16 * x[i] + 2.5
         out[1, i] = 2 * cubes[1, i] - 16 * y[i] + 2.5
-
-
-def _styblinski_tang(f: fn.StyblinskiTang):
-    def gradient(xy):
-        cubes = np.power(xy, 3)  # the reference's x**3, y**3
-        _styblinski_tang_gradient(xy[0], xy[1], cubes, cubes)  # in place: cubes -> gradient
-        return cubes
-
-    return gradient
 
 
 @jit
@@ -529,17 +496,17 @@ def fused_value(function):
 
 # ---------------------------------------------------------------------------------------
 # Gradients callable from inside numba, so that a whole run needs no Python per step
-# (core.fused.whole_run, tracked_run): the loops above, with numpy's own exp, sin and cos
-# called through core.numpy_loops. The engine's per-step gradient of these functions is the
+# (core.fused.whole_run, tracked_run): the loops above, with numpy's own exp, sin, cos,
+# power and hypot called through core.numpy_loops. The engine's per-step gradient is the
 # same code (`_compiled`).
 # ---------------------------------------------------------------------------------------
 _ARITHMETIC = (fn.Rosenbrock, fn.Himmelblau, fn.Booth, fn.Matyas, fn.ThreeHumpCamel, fn.SixHumpCamel,
                fn.GoldsteinPrice, fn.Saddle)
-_WITH_UFUNCS = (fn.TwoGaussians, fn.Rastrigin, fn.Levi13, fn.McCormick)  # need numpy_loops.LOOPS
+_WITH_UFUNCS = (fn.TwoGaussians, fn.Rastrigin, fn.Levi13, fn.McCormick, fn.Beale, fn.Ackley,
+                fn.StyblinskiTang)  # these need numpy_loops.LOOPS
 (ROSENBROCK, HIMMELBLAU, BOOTH, MATYAS, THREE_HUMP_CAMEL, SIX_HUMP_CAMEL, GOLDSTEIN_PRICE, SADDLE,
- TWO_GAUSSIANS, RASTRIGIN, LEVI13, MCCORMICK) = range(len(_ARITHMETIC) + len(_WITH_UFUNCS))
+ TWO_GAUSSIANS, RASTRIGIN, LEVI13, MCCORMICK, BEALE, ACKLEY, STYBLINSKI_TANG) = range(len(_ARITHMETIC) + len(_WITH_UFUNCS))
 SCRATCH_ROWS = 5  # rows of n the kernels need besides their output (Levi13's five sines)
-FRAME_WORDS = 5  # numpy_loops.apply's frame
 _NO_LOOPS = np.zeros((len(numpy_loops.UFUNCS), 3), dtype=np.uint64)  # for kernels that call none
 
 
@@ -568,6 +535,8 @@ def compiled_gradient(kind, params, xy, out, scratch, loops, frame):
     """The gradient of kind `kind` (see `compiled_kind`) at (2, n) points, into out (2, n).
     scratch: SCRATCH_ROWS * n floats; loops: `compiled_loops()`; frame: FRAME_WORDS uint64."""
     x, y, n = xy[0], xy[1], xy.shape[1]
+    if n == 0:
+        return
     if kind == ROSENBROCK:
         _rosenbrock_gradient(x, y, params[0], params[1], params[2], out)
     elif kind == HIMMELBLAU:
@@ -599,11 +568,31 @@ def compiled_gradient(kind, params, xy, out, scratch, loops, frame):
         _levi13_sine_arguments(x, y, sines)
         apply(loops, SIN, frame, sines)
         _levi13_gradient(x, y, sines, out)
-    else:
+    elif kind == MCCORMICK:
         ridges = scratch[:n]
         _sum(x, y, ridges)
         apply(loops, COS, frame, ridges)
         _mccormick_gradient(x, y, ridges, out)
+    elif kind == BEALE:
+        y_cubes, three = scratch[:n], scratch[n : n + 1]
+        three[0] = 3.0
+        apply_binary(loops, POWER, frame, y, three, 0, y_cubes)  # the reference's y**3
+        _beale_gradient(x, y, y_cubes, out)
+    elif kind == ACKLEY:
+        hypots, exps, sines = scratch[:n], scratch[n : 3 * n].reshape(2, n), scratch[3 * n : 5 * n].reshape(2, n)
+        apply_binary(loops, HYPOT, frame, x, y, 8, hypots)
+        _scaled(xy, 2 * math.pi, sines)  # the angles 2πx, 2πy
+        exps[:] = sines
+        apply(loops, COS, frame, exps)
+        apply(loops, SIN, frame, sines)
+        _ackley_exponents(hypots, exps)  # the ripples' exponent needs the cosines
+        apply(loops, EXP, frame, exps)
+        _ackley_gradient(x, y, hypots, exps, sines, out)
+    else:
+        cubes, three = scratch[: 2 * n].reshape(2, n), scratch[2 * n : 2 * n + 1]
+        three[0] = 3.0
+        apply_binary(loops, POWER, frame, xy, three, 0, cubes)  # the reference's x**3, y**3
+        _styblinski_tang_gradient(x, y, cubes, out)
 
 
 def _compiled(f):
@@ -620,9 +609,4 @@ def _compiled(f):
     return gradient
 
 
-GRADIENTS = {
-    **{kind: _compiled for kind in _ARITHMETIC + (_WITH_UFUNCS if LOOPS is not None else ())},
-    fn.Beale: _beale,
-    fn.Ackley: _ackley,
-    fn.StyblinskiTang: _styblinski_tang,
-}
+GRADIENTS = {kind: _compiled for kind in _ARITHMETIC + (_WITH_UFUNCS if LOOPS is not None else ())}

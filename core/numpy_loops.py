@@ -1,12 +1,14 @@
-"""numpy's own elementwise loops (exp, sin, cos), callable from numba-compiled code.
+"""numpy's own elementwise loops (exp, sin, cos, power, hypot), callable from numba code.
 
-The engine's compiled loops must give numpy's results bit for bit, and numpy's exp, sin and
-cos (SIMD code, Intel's SVML on AVX-512 machines) differ in the last bit from the C
+The engine's compiled loops must give numpy's results bit for bit, and numpy's exp, sin, cos
+and power (SIMD code, Intel's SVML on AVX-512 machines) differ in the last bit from the C
 library's, which is what numba's `np.exp` calls. So a compiled kernel that needs exp calls
 numpy's inner loop itself: NEP 43's `ufunc._resolve_dtypes_and_context` and
 `ufunc._get_strided_loop` (numpy >= 1.24, added for numba) hand out the float64 -> float64
 strided loop, the very function `np.exp(a, out=a)` runs, and `apply(loops, which, frame,
-buffer)` calls it on a C-contiguous buffer in place, without Python and without the GIL.
+buffer)` calls it on a C-contiguous buffer in place, without Python and without the GIL;
+`apply_binary` calls power or hypot with the strides numpy uses (for `np.power(a, 3)`, a
+stride of 0 for the 3: numpy picks its code path by strides, so they must be the same).
 Each element's result depends on that element alone, so calling the loop on a block of
 points gives what numpy gives on the whole array.
 
@@ -24,8 +26,9 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-UFUNCS = (np.exp, np.sin, np.cos)
-EXP, SIN, COS = range(len(UFUNCS))
+UFUNCS = (np.exp, np.sin, np.cos, np.power, np.hypot)
+EXP, SIN, COS, POWER, HYPOT = range(len(UFUNCS))
+FRAME_WORDS = 7  # the call's arguments: 3 data pointers, the length, 3 strides
 _CAPSULE = b"numpy_1.24_ufunc_call_info"
 
 
@@ -47,7 +50,7 @@ def _call(typingctx, loop, context, data, dimensions, strides, auxdata):
 @njit(cache=True, nogil=True)
 def apply(loops, which, frame, buffer):
     """buffer[...] = ufunc `which` (EXP, SIN, COS) of buffer, numpy's loop, in place.
-    loops: LOOPS; frame: 5 uint64 of scratch for the call's arguments; buffer C-contiguous."""
+    loops: LOOPS; frame: FRAME_WORDS uint64 of scratch; buffer C-contiguous."""
     address = buffer.ctypes.data
     frame[0] = address  # data: input, output
     frame[1] = address
@@ -56,6 +59,21 @@ def apply(loops, which, frame, buffer):
     frame[4] = 8
     base = frame.ctypes.data
     _call(loops[which, 0], loops[which, 1], base, base + 16, base + 24, loops[which, 2])
+
+
+@njit(cache=True, nogil=True)
+def apply_binary(loops, which, frame, a, b, b_stride, out):
+    """out[...] = ufunc `which` (POWER, HYPOT) of a and b, numpy's loop: a and out C-contiguous
+    of one size, b of that size (b_stride 8) or one number for all (b_stride 0)."""
+    frame[0] = a.ctypes.data  # data: inputs, output
+    frame[1] = b.ctypes.data
+    frame[2] = out.ctypes.data
+    frame[3] = out.size  # dimensions
+    frame[4] = 8  # strides
+    frame[5] = b_stride
+    frame[6] = 8
+    base = frame.ctypes.data
+    _call(loops[which, 0], loops[which, 1], base, base + 24, base + 32, loops[which, 2])
 
 
 def _strided_loops():
@@ -67,7 +85,7 @@ def _strided_loops():
     rows, capsules = [], []
     try:
         for ufunc in UFUNCS:
-            _, call_info = ufunc._resolve_dtypes_and_context((np.dtype(float), None))
+            _, call_info = ufunc._resolve_dtypes_and_context((np.dtype(float),) * ufunc.nin + (None,))
             ufunc._get_strided_loop(call_info)
             capsules.append(call_info)
             rows.append(list((ctypes.c_uint64 * 3).from_address(get_pointer(call_info, _CAPSULE))))

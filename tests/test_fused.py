@@ -284,8 +284,7 @@ def test_conclude_equals_numpy_formulas():
     assert {-2, -1, 0, 1, 3} <= set(label.tolist()) and 2 not in label  # ties go to the first
 
 
-COMPILED_FUNCTIONS = ("rosenbrock", "himmelblau", "booth", "matyas", "three_hump_camel", "six_hump_camel",
-                      "goldstein_price", "saddle", "two_gaussians", "rastrigin", "levi13", "mccormick")
+COMPILED_FUNCTIONS = tuple(name for name in core.FUNCTIONS if name != "custom")  # every built-in
 
 
 def test_whole_runs_cover_the_compiled_functions():
@@ -369,5 +368,6 @@ def test_tracked_run_equals_the_per_step_run(function_name, monkeypatch):
                           "steps_to_converge"):
                 assert bitwise_equal(getattr(tracked, field), getattr(per_step, field)), (name, settings, field)
             outcomes.update(tracked.outcome.tolist())
-    assert {core.DIVERGED, core.NOT_CONVERGED} <= outcomes
+    assert core.NOT_CONVERGED in outcomes
+    assert (core.DIVERGED in outcomes) == (function_name != "ackley")  # Ackley's gradient is bounded
     assert (core.GLOBAL in outcomes) == bool(function.minima)  # the saddle has none
