@@ -3,12 +3,16 @@
     python benchmarks/bench_core.py [--repeats 5] [--skip-memory]
 
 1. Grid: the article's four optimizers with their settings (app.presets.ARTICLE_SETTINGS)
-   from a 201x201 grid of starts over the two-gaussian bowl's domain. The baseline is the
-   loop a competent person writes without optimizing: per step the function's own
-   `gradient` on the (N, 2) array and the optimizer's update formula, then the outcome of
-   every start classified at the end. Against it, `core.run(..., record=False)`. Both run
-   in this process, alternately; the medians of the repeats are compared, and the outcome
-   of every start must be identical (the final points are compared bitwise too).
+   from a 201x201 grid of starts over the two-gaussian bowl's domain. Two baselines, loops
+   a competent person writes without optimizing, then the outcome of every start
+   classified at the end:
+   - the API loop: per step the function's own `gradient` on the (N, 2) array and the
+     optimizer's update formula;
+   - the hand-written loop: the bowl's gradient formulas written out on separate, contiguous
+     x and y arrays (fewer passes over memory; the same numbers bit for bit).
+   Against them, `core.run(..., record=False)`. All run in this process, alternately; the
+   medians of the repeats are compared, and the outcome of every start must be identical
+   (the final points are compared bitwise too).
 2. Memory: a 1001x1001 grid x 1000 steps of the article's Adam with record=False, in a fresh
    subprocess: its peak resident memory (ru_maxrss, the whole process with Python and
    numpy) and the peak of traced allocations (tracemalloc), and its time.
@@ -81,6 +85,39 @@ def baseline_run(function, name: str, hyperparameters: dict, starts: np.ndarray,
     return x
 
 
+def handwritten_run(function, name: str, hyperparameters: dict, starts: np.ndarray, steps: int) -> np.ndarray:
+    """baseline_run with the bowl's gradient written out on separate x and y arrays."""
+    a, b, c, d = function.a, function.b, function.c, function.d
+    lr = hyperparameters["lr"]
+    x, y = starts[:, 0].copy(), starts[:, 1].copy()
+    mx, my, vx, vy = (np.zeros_like(x) for _ in range(4))
+    with np.errstate(all="ignore"):
+        for t in range(1, steps + 1):
+            y2 = y * y
+            right = (2 * a / c) * np.exp(-((x - 1) ** 2 + y2) / c)
+            left = (2 * b / d) * np.exp(-((x + 1) ** 2 + y2) / d)
+            gx = 2 * x + right * (x - 1) + left * (x + 1)
+            gy = 2 * y + (right + left) * y
+            if name == "sgd":
+                x, y = x - lr * gx, y - lr * gy
+            elif name == "momentum":
+                mu = hyperparameters["momentum"]
+                mx, my = (gx, gy) if t == 1 else (mu * mx + gx, mu * my + gy)
+                x, y = x - lr * mx, y - lr * my
+            elif name == "rmsprop":
+                alpha, eps = hyperparameters["alpha"], hyperparameters["eps"]
+                vx, vy = alpha * vx + (1 - alpha) * gx * gx, alpha * vy + (1 - alpha) * gy * gy
+                x, y = x - lr * gx / (np.sqrt(vx) + eps), y - lr * gy / (np.sqrt(vy) + eps)
+            elif name == "adam":
+                (beta1, beta2), eps = hyperparameters["betas"], hyperparameters["eps"]
+                mx, my = mx + (1 - beta1) * (gx - mx), my + (1 - beta1) * (gy - my)
+                vx, vy = beta2 * vx + (1 - beta2) * gx * gx, beta2 * vy + (1 - beta2) * gy * gy
+                x, y = x - lr * mx / (np.sqrt(vx) + eps), y - lr * my / (np.sqrt(vy) + eps)
+            else:
+                raise ValueError(name)
+    return np.stack([x, y], axis=1)
+
+
 def baseline_outcome(function, final: np.ndarray) -> np.ndarray:
     """GLOBAL / LOCAL / NOT_CONVERGED / DIVERGED of each final point, as core.run defines them."""
     with np.errstate(all="ignore"):
@@ -102,30 +139,42 @@ def baseline_outcome(function, final: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # Measurements
 # ---------------------------------------------------------------------------------------
+CONTENDERS = ("API loop", "hand-written loop", "core.run")
+
+
 def time_grid(repeats: int):
+    """Per contender the total seconds of each repeat; the starts whose outcome or final
+    point differs from the API loop's (for each other contender)."""
     starts = grid_starts(FUNCTION, GRID)
     optimizers = {name: (core.get_optimizer(name, **settings), settings, steps)
                   for name, (settings, steps) in ARTICLE_SETTINGS.items()}
-    baseline_times, engine_times = [], []
-    mismatched_outcomes = mismatched_points = 0
+    times = {contender: [] for contender in CONTENDERS}
+    mismatched = {contender: [0, 0] for contender in CONTENDERS[1:]}  # outcomes, points
     for repeat in range(repeats):
-        baseline_total = engine_total = 0.0
+        totals = dict.fromkeys(CONTENDERS, 0.0)
         for name, (optimizer, settings, steps) in optimizers.items():
-            start = time.perf_counter()
-            final = baseline_run(FUNCTION, name, settings, starts, steps)
-            outcome = baseline_outcome(FUNCTION, final)
-            baseline_total += time.perf_counter() - start
-
-            start = time.perf_counter()
-            result = core.run(FUNCTION, optimizer, starts, steps, record=False)
-            engine_total += time.perf_counter() - start
+            finals = {}
+            for contender in CONTENDERS:
+                start = time.perf_counter()
+                if contender == "core.run":
+                    result = core.run(FUNCTION, optimizer, starts, steps, record=False)
+                    final, outcome = result.final, result.outcome
+                else:
+                    loop = baseline_run if contender == "API loop" else handwritten_run
+                    final = loop(FUNCTION, name, settings, starts, steps)
+                    outcome = baseline_outcome(FUNCTION, final)
+                totals[contender] += time.perf_counter() - start
+                finals[contender] = final, outcome
             if repeat == 0:
-                mismatched_outcomes += int(np.sum(result.outcome != outcome))
-                mismatched_points += int(np.sum(np.any(result.final != final, axis=1)))
-        baseline_times.append(baseline_total)
-        engine_times.append(engine_total)
-        print(f"  repeat {repeat + 1}: baseline {baseline_total:.3f} s, core.run {engine_total:.3f} s", flush=True)
-    return baseline_times, engine_times, mismatched_outcomes, mismatched_points, len(starts)
+                reference_final, reference_outcome = finals["API loop"]
+                for contender in CONTENDERS[1:]:
+                    final, outcome = finals[contender]
+                    mismatched[contender][0] += int(np.sum(outcome != reference_outcome))
+                    mismatched[contender][1] += int(np.sum(np.any(final != reference_final, axis=1)))
+        for contender, total in totals.items():
+            times[contender].append(total)
+        print(f"  repeat {repeat + 1}: " + ", ".join(f"{c} {t:.3f} s" for c, t in totals.items()), flush=True)
+    return times, mismatched, len(starts)
 
 
 MEMORY_CHILD = """
@@ -179,8 +228,9 @@ def main() -> int:
 
     print(f"Grid: {GRID}x{GRID} starts, the article's four optimizers, two-gaussian bowl "
           f"(core.THREADS={core.engine.THREADS}, CHUNK={core.engine.CHUNK})")
-    baseline_times, engine_times, bad_outcomes, bad_points, n = time_grid(max(args.repeats, 1))
-    baseline, engine = statistics.median(baseline_times), statistics.median(engine_times)
+    times, mismatched, n = time_grid(max(args.repeats, 1))
+    medians = {contender: statistics.median(samples) for contender, samples in times.items()}
+    engine = medians["core.run"]
 
     memory = traced = None
     if not args.skip_memory:
@@ -191,12 +241,15 @@ def main() -> int:
     single = time_single_runs()
 
     rows = [
-        ("baseline: plain numpy loop, 201x201 grid, 4 optimizers (median)", f"{baseline:.3f} s"),
-        ("core.run(record=False), same work (median)", f"{engine:.3f} s"),
-        ("speed-up (baseline / core.run)", f"{baseline / engine:.2f}x"),
-        ("starts whose outcome differs from the baseline", f"{bad_outcomes} of {n} (x4 optimizers)"),
-        ("starts whose final point differs bitwise", f"{bad_points}"),
+        ("baseline: numpy loop through the API, 201x201 grid, 4 optimizers", f"{medians['API loop']:.3f} s"),
+        ("baseline: hand-written numpy loop on x and y arrays", f"{medians['hand-written loop']:.3f} s"),
+        ("core.run(record=False), same work", f"{engine:.3f} s"),
+        ("speed-up against the API loop", f"{medians['API loop'] / engine:.2f}x"),
+        ("speed-up against the hand-written loop", f"{medians['hand-written loop'] / engine:.2f}x"),
     ]
+    for contender, (outcomes, points) in mismatched.items():
+        rows += [(f"starts whose outcome differs from the API loop's: {contender}", f"{outcomes} of {n} (x4 optimizers)"),
+                 (f"starts whose final point differs bitwise: {contender}", f"{points}")]
     if memory:
         rows += [
             (f"{MEMORY_GRID}x{MEMORY_GRID} x {MEMORY_STEPS} steps, Adam, record=False: time",
@@ -211,11 +264,11 @@ def main() -> int:
     print()
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
-    print(f"\nmedian of {len(baseline_times)} repeats; own process maxrss "
+    print(f"\nmedians of {len(times['core.run'])} repeats; own process maxrss "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if memory and memory["maxrss_mb"] > MEMORY_LIMIT_MB:
         print(f"WARNING: peak memory above {MEMORY_LIMIT_MB} MB")
-    if bad_outcomes:
+    if any(outcomes for outcomes, _ in mismatched.values()):
         print("FAIL: outcomes differ from the baseline")
         return 1
     return 0
