@@ -248,7 +248,8 @@ def main() -> int:
         ("speed-up against the hand-written loop", f"{medians['hand-written loop'] / engine:.2f}x"),
     ]
     for contender, (outcomes, points) in mismatched.items():
-        rows += [(f"starts whose outcome differs from the API loop's: {contender}", f"{outcomes} of {n} (x4 optimizers)"),
+        rows += [(f"starts whose outcome differs from the API loop's: {contender}",
+                  f"{outcomes} of {n} (x4 optimizers)"),
                  (f"starts whose final point differs bitwise: {contender}", f"{points}")]
     if memory:
         rows += [

@@ -67,13 +67,13 @@ code.
 
 Whole runs. Without gradient noise, when the function's gradient can be called from
 compiled code (every built-in function) and the optimizer has a plan (all but Eve and
-YellowFin), all steps run in one compiled call: `fused.whole_run` records a trajectory (1,000 steps of one
-start in ~1-2 ms instead of ~15 ms of Python), and `fused.tracked_run` does record=False,
-moving a chunk's points BLOCK at a time through all their steps with the tracker's loop and
-the divergence stops in between, so that their arrays stay in the CPU's cache; it skips
-the active-set shrinking, whose results are the same. numpy's exp, sin, cos, power and
-hypot are called from inside those loops (core/numpy_loops.py) to keep the bits; the tests compare both
-whole runs with the per-step code bit for bit.
+YellowFin), all steps run in one compiled call: `fused.whole_run` records a trajectory (1,000 steps of
+one start in ~1-2 ms instead of ~15 ms of Python), and `fused.tracked_run` does
+record=False, moving a chunk's points BLOCK at a time through all their steps with the
+tracker's loop and the divergence stops in between, so that their arrays stay in the CPU's
+cache; it skips the active-set shrinking, whose results are the same. numpy's exp, sin,
+cos, power and hypot are called from inside those loops (core/numpy_loops.py) to keep the
+bits; the tests compare both whole runs with the per-step code bit for bit.
 
 Measured: see README ("Speed") and benchmarks/bench_core.py.
 """
@@ -500,8 +500,8 @@ class _Tracker:
     def observe(self, t: int, xy: np.ndarray, grad: np.ndarray) -> bool:
         """Update with step t's points and gradients (2, n); return whether they are all finite."""
         landscape = self.landscape
-        return track(xy[0], xy[1], grad[0], grad[1], landscape.minima_x, landscape.minima_y, landscape.squared_tolerance,
-                     landscape.squared_gradient_tolerance, self.since, float(t + 1))
+        return track(xy[0], xy[1], grad[0], grad[1], landscape.minima_x, landscape.minima_y,
+                     landscape.squared_tolerance, landscape.squared_gradient_tolerance, self.since, float(t + 1))
 
     def keep(self, keep: np.ndarray) -> None:
         self.since = self.since[:, keep]

@@ -3,11 +3,13 @@
 Each entry of GRADIENTS makes, for a function instance, a callable taking (2, n) points and
 returning a new (2, n) gradient equal bit for bit to `partials`; each entry of VALUES one
 returning a new (n,) array of values equal bit for bit to `value` (see `fused_value`). Both
-are numba loops for the arithmetic, in the reference's order of operations, around numpy's
-ufuncs (np.exp, np.sin, np.cos, np.power, np.hypot) for everything that is not +, −, ×, ÷
-or √. A polynomial is one loop; `x ** 2` is `x * x` in numpy too, other powers are np.power.
-Every built-in function has both entries; a typed function (core/custom.py) has none.
-"""
+are numba loops for the arithmetic, in the reference's order of operations, with numpy's
+ufuncs (exp, sin, cos, power, hypot) for everything that is not +, −, ×, ÷ or √. A
+polynomial is one loop; `x ** 2` is `x * x` in numpy too, other powers are np.power.
+The gradients are `compiled_gradient`, which compiled whole runs call too: there numpy's
+ufunc loops are called directly (core/numpy_loops.py). The values, needed once per run,
+call the ufuncs from Python. Every built-in function has both entries; a typed function
+(core/custom.py) has none."""
 
 from __future__ import annotations
 
@@ -133,17 +135,6 @@ def _rosenbrock_gradient(x, y, a, four_b, two_b, out):
 def _rosenbrock_constants(f: fn.Rosenbrock) -> tuple[float, float, float]:
     """a, 4b and 2b of the gradient, as the reference computes them."""
     return float(f.a), float(4 * f.b), float(2 * f.b)
-
-
-def _rosenbrock(f: fn.Rosenbrock):
-    a, four_b, two_b = _rosenbrock_constants(f)
-
-    def gradient(xy):
-        out = np.empty_like(xy)
-        _rosenbrock_gradient(xy[0], xy[1], a, four_b, two_b, out)
-        return out
-
-    return gradient
 
 
 @jit
@@ -505,7 +496,7 @@ _ARITHMETIC = (fn.Rosenbrock, fn.Himmelblau, fn.Booth, fn.Matyas, fn.ThreeHumpCa
 _WITH_UFUNCS = (fn.TwoGaussians, fn.Rastrigin, fn.Levi13, fn.McCormick, fn.Beale, fn.Ackley,
                 fn.StyblinskiTang)  # these need numpy_loops.LOOPS
 (ROSENBROCK, HIMMELBLAU, BOOTH, MATYAS, THREE_HUMP_CAMEL, SIX_HUMP_CAMEL, GOLDSTEIN_PRICE, SADDLE,
- TWO_GAUSSIANS, RASTRIGIN, LEVI13, MCCORMICK, BEALE, ACKLEY, STYBLINSKI_TANG) = range(len(_ARITHMETIC) + len(_WITH_UFUNCS))
+ TWO_GAUSSIANS, RASTRIGIN, LEVI13, MCCORMICK, BEALE, ACKLEY, STYBLINSKI_TANG) = range(15)
 SCRATCH_ROWS = 5  # rows of n the kernels need besides their output (Levi13's five sines)
 _NO_LOOPS = np.zeros((len(numpy_loops.UFUNCS), 3), dtype=np.uint64)  # for kernels that call none
 

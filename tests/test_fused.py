@@ -209,7 +209,8 @@ def test_track_equals_numpy_formulas():
     for k, (mx, my) in enumerate(minima):
         dx, dy = xy[0] - mx, xy[1] - my
         expected[k] = np.maximum(expected[k], np.copysign(9.0, dx * dx + (dy * dy - tolerance2)))
-    expected[2] = np.maximum(expected[2], np.copysign(9.0, grad[0] * grad[0] + (grad[1] * grad[1] - gradient_tolerance2)))
+    gradient_excess = grad[0] * grad[0] + (grad[1] * grad[1] - gradient_tolerance2)
+    expected[2] = np.maximum(expected[2], np.copysign(9.0, gradient_excess))
     assert fused.track(xy[0], xy[1], grad[0], grad[1], minima[:, 0].copy(), minima[:, 1].copy(),
                        tolerance2, gradient_tolerance2, since, 9.0)
     assert np.array_equal(since, expected)
