@@ -781,35 +781,38 @@ def _tracked_run(function_kind, function_params, loops, kind, h, coefficients, i
         hi = min(lo + BLOCK, n)
         index = np.arange(lo, hi)
         p, s = xy[:, lo:hi].copy(), _filled(initial, hi - lo)
-        g, new_p, new_g, s_new = np.empty_like(p), np.empty_like(p), np.empty_like(p), s.copy()
+        g = np.empty_like(p)
         since = np.zeros((mx.shape[0] + 1, hi - lo))
         scratch = np.empty(SCRATCH_ROWS * (hi - lo))
         compiled_gradient(function_kind, function_params, p, g, scratch, loops, frame)
-        t = 0
-        finite = track(p[0], p[1], g[0], g[1], mx, my, squared_tolerance, squared_gradient_tolerance, since, 1.0)
-        while True:
-            if not finite:  # stop the runs that left the finite numbers at their last finite point
-                keep = _finite_columns(new_p if t else p, new_g if t else g)
-                _store(p, g, since, index, ~keep, final, final_gradient, since_out)
-                for i in np.flatnonzero(~keep):
-                    diverged_at[index[i]] = t
-                index, since = index[keep], since[:, keep]
-                if t:
-                    new_p, new_g, s_new = new_p[:, keep], new_g[:, keep], s_new[:, :, keep]
-                    p, g, s = np.empty_like(new_p), np.empty_like(new_p), s_new.copy()
-                else:
-                    p, g, s = p[:, keep], g[:, keep], s[:, :, keep]
-                    new_p, new_g, s_new = np.empty_like(p), np.empty_like(p), s.copy()
-            if t:
-                p, new_p, g, new_g, s, s_new = new_p, p, new_g, g, s_new, s
-            t += 1
-            if t > steps or index.size == 0:
+        if not track(p[0], p[1], g[0], g[1], mx, my, squared_tolerance, squared_gradient_tolerance, since, 1.0):
+            p, g, s, since, index = _stop_diverged(0, p, g, p, g, s, since, index, final, final_gradient,
+                                                   since_out, diverged_at)
+        new_p, new_g, s_new = np.empty_like(p), np.empty_like(p), s.copy()
+        for t in range(1, steps + 1):
+            if index.size == 0:
                 break
             _advance(kind, p, g, s, s_new, h, coefficients[t], new_p)
             compiled_gradient(function_kind, function_params, new_p, new_g, scratch, loops, frame)
-            finite = track(new_p[0], new_p[1], new_g[0], new_g[1], mx, my, squared_tolerance,
-                           squared_gradient_tolerance, since, float(t + 1))
+            if track(new_p[0], new_p[1], new_g[0], new_g[1], mx, my, squared_tolerance,
+                     squared_gradient_tolerance, since, float(t + 1)):
+                p, new_p, g, new_g, s, s_new = new_p, p, new_g, g, s_new, s
+            else:
+                p, g, s, since, index = _stop_diverged(t, p, g, new_p, new_g, s_new, since, index, final,
+                                                       final_gradient, since_out, diverged_at)
+                new_p, new_g, s_new = np.empty_like(p), np.empty_like(p), s.copy()
         _store(p, g, since, index, np.ones(index.size, dtype=np.bool_), final, final_gradient, since_out)
+
+
+@_jit
+def _stop_diverged(t, p, g, new_p, new_g, s_new, since, index, final, final_gradient, since_out, diverged_at):
+    """Step t took some runs out of the finite numbers: store them at their last finite point
+    p, g and return the others' step-t arrays (new_p, new_g, s_new, since, index)."""
+    keep = _finite_columns(new_p, new_g)
+    _store(p, g, since, index, ~keep, final, final_gradient, since_out)
+    for i in np.flatnonzero(~keep):
+        diverged_at[index[i]] = t
+    return new_p[:, keep], new_g[:, keep], s_new[:, :, keep], since[:, keep], index[keep]
 
 
 def _plan(o):
