@@ -149,18 +149,19 @@ def test_fused_step_equals_reference(name, settings):
 
 @pytest.mark.parametrize("name", sorted(core.FUNCTIONS))
 def test_fused_gradient_equals_reference(name):
-    function = core.get_function(name)
-    gradient = fused.fused_gradient(function)
-    if gradient is None:
+    if fused.fused_gradient(core.get_function(name)) is None:
         pytest.skip(f"{name} has no fused gradient")
     rng = np.random.default_rng(7)
-    (x0, x1), (y0, y1) = function.domain
-    inside = np.stack([rng.uniform(x0, x1, 5000), rng.uniform(y0, y1, 5000)])
-    wide = planes(rng, 3000)
-    with np.errstate(all="ignore"):
-        for xy in (inside, wide, np.ascontiguousarray(inside[:, :1])):
-            expected = np.stack(np.broadcast_arrays(*function.partials(xy[0], xy[1])))
-            assert bitwise_equal(gradient(xy), expected), name
+    for params in ({}, OTHER_PARAMS.get(name, {})):
+        function = core.get_function(name, **params)
+        gradient = fused.fused_gradient(function)
+        (x0, x1), (y0, y1) = function.domain
+        inside = np.stack([rng.uniform(x0, x1, 5000), rng.uniform(y0, y1, 5000)])
+        wide = planes(rng, 3000)
+        with np.errstate(all="ignore"):
+            for xy in (inside, wide, np.ascontiguousarray(inside[:, :1])):
+                expected = np.stack(np.broadcast_arrays(*function.partials(xy[0], xy[1])))
+                assert bitwise_equal(gradient(xy), expected), (name, params)
 
 
 NO_FUSED_VALUE = {"custom": "a typed function runs its own reference code"}
@@ -372,3 +373,21 @@ def test_tracked_run_equals_the_per_step_run(function_name, monkeypatch):
     assert core.NOT_CONVERGED in outcomes
     assert (core.DIVERGED in outcomes) == (function_name != "ackley")  # Ackley's gradient is bounded
     assert (core.GLOBAL in outcomes) == bool(function.minima)  # the saddle has none
+
+
+@pytest.mark.parametrize("name,params", sorted(OTHER_PARAMS.items()))
+def test_tracked_run_with_other_parameters_equals_the_per_step_run(name, params, monkeypatch):
+    function = core.get_function(name, **params)
+    starts = spread_starts(function, 300)
+    for optimizer_name in ("sgd", "momentum", "rmsprop", "adam"):
+        for settings in OPTIMIZER_SETTINGS[optimizer_name]:
+            optimizer = core.get_optimizer(optimizer_name, **settings)
+            tracked = core.run(function, optimizer, starts, 80, record=False)
+            whole = core.run(function, optimizer, starts, 80)
+            with monkeypatch.context() as patch:
+                patch.setattr(core.engine, "tracked_run", lambda *args: None)
+                patch.setattr(core.engine, "whole_run", lambda *args: None)
+                per_step = core.run(function, optimizer, starts, 80, record=False)
+                per_step_recorded = core.run(function, optimizer, starts, 80)
+            assert bitwise_equal(tracked.final, per_step.final) and bitwise_equal(whole.points, per_step_recorded.points)
+            assert np.array_equal(tracked.steps_to_converge, per_step.steps_to_converge)
