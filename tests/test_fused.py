@@ -389,5 +389,6 @@ def test_tracked_run_with_other_parameters_equals_the_per_step_run(name, params,
                 patch.setattr(core.engine, "whole_run", lambda *args: None)
                 per_step = core.run(function, optimizer, starts, 80, record=False)
                 per_step_recorded = core.run(function, optimizer, starts, 80)
-            assert bitwise_equal(tracked.final, per_step.final) and bitwise_equal(whole.points, per_step_recorded.points)
+            assert bitwise_equal(tracked.final, per_step.final)
+            assert bitwise_equal(whole.points, per_step_recorded.points)
             assert np.array_equal(tracked.steps_to_converge, per_step.steps_to_converge)
