@@ -6,13 +6,13 @@ returning a new (n,) array of values equal bit for bit to `value` (see `fused_va
 are numba loops for the arithmetic, in the reference's order of operations, with numpy's
 ufuncs (exp, sin, cos, power, hypot) for everything that is not +, −, ×, ÷ or √. A
 polynomial is one loop; `x ** 2` is `x * x` in numpy too, other powers are np.power.
-The gradients are `compiled_gradient`, which compiled whole runs call too: there numpy's
-ufunc loops are called directly (core/numpy_loops.py). The values, needed once per run,
-call the ufuncs from Python. Every built-in function has both entries; a typed function
-(core/custom.py) has none."""
+They are `compiled_gradient` and `compiled_value`, which call numpy's ufunc loops directly
+(core/numpy_loops.py); compiled whole runs call them too. Every built-in function has both
+entries; a typed function (core/custom.py) has none."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -23,21 +23,6 @@ from . import numpy_loops
 from .numpy_loops import COS, EXP, FRAME_WORDS, HYPOT, LOOPS, POWER, SIN, apply, apply_binary
 
 jit = njit(cache=True, nogil=True, error_model="numpy")
-
-
-def _one_loop(kernel, value: bool = False):
-    """The maker for a gradient (or, with `value`, a value) without parameters computed by one
-    loop `kernel(x, y, out)`: out is (2, n) for a gradient, (n,) for a value."""
-
-    def maker(f):
-        def compute(xy):
-            out = np.empty(xy.shape[1]) if value else np.empty_like(xy)
-            kernel(xy[0], xy[1], out)
-            return out
-
-        return compute
-
-    return maker
 
 
 @jit
@@ -81,20 +66,6 @@ def _two_gaussian_value(x, y, exps, a, b, out):
         out[i] = x[i] * x[i] + y[i] * y[i] - a * exps[0, i] - b * exps[1, i]
 
 
-def _two_gaussians_value_maker(f: fn.TwoGaussians):
-    a, b, c, d = float(f.a), float(f.b), float(f.c), float(f.d)
-
-    def value(xy):
-        exps = np.empty_like(xy)
-        _two_gaussian_exponents(xy[0], xy[1], c, d, exps)
-        np.exp(exps, out=exps)
-        out = np.empty(xy.shape[1])
-        _two_gaussian_value(xy[0], xy[1], exps, a, b, out)
-        return out
-
-    return value
-
-
 # ---------------------------------------------------------------------------------------
 @jit
 def _rastrigin_gradient(x, y, k, sines, out):
@@ -107,19 +78,6 @@ def _rastrigin_gradient(x, y, k, sines, out):
 def _rastrigin_value(x, y, two_a, a, cosines, out):
     for i in range(x.shape[0]):
         out[i] = two_a + (x[i] * x[i] - a * cosines[0, i]) + (y[i] * y[i] - a * cosines[1, i])
-
-
-def _rastrigin_value_maker(f: fn.Rastrigin):
-    omega, a, two_a = float(f.omega), float(f.A), float(2 * f.A)
-
-    def value(xy):
-        cosines = omega * xy
-        np.cos(cosines, out=cosines)
-        out = np.empty(xy.shape[1])
-        _rastrigin_value(xy[0], xy[1], two_a, a, cosines, out)
-        return out
-
-    return value
 
 
 # ---------------------------------------------------------------------------------------
@@ -143,17 +101,6 @@ def _rosenbrock_value(x, y, a, b, out):
         xi = x[i]
         shift, valley = a - xi, y[i] - xi * xi
         out[i] = shift * shift + b * (valley * valley)
-
-
-def _rosenbrock_value_maker(f: fn.Rosenbrock):
-    a, b = float(f.a), float(f.b)
-
-    def value(xy):
-        out = np.empty(xy.shape[1])
-        _rosenbrock_value(xy[0], xy[1], a, b, out)
-        return out
-
-    return value
 
 
 # ---------------------------------------------------------------------------------------
@@ -197,15 +144,6 @@ def _beale_value(x, y, y_cubes, out):
         out[i] = first * first + second * second + third * third
 
 
-def _beale_value_maker(f: fn.Beale):
-    def value(xy):
-        y_cubes = np.power(xy[1], 3)  # the reference's y**3
-        _beale_value(xy[0], xy[1], y_cubes, y_cubes)  # in place: y³ -> value
-        return y_cubes
-
-    return value
-
-
 # ---------------------------------------------------------------------------------------
 @jit
 def _ackley_exponents(hypots, exps):
@@ -230,19 +168,6 @@ def _ackley_gradient(x, y, hypots, exps, sines, out):
 def _ackley_value(exps, out):
     for i in range(exps.shape[1]):
         out[i] = -20 * exps[0, i] - exps[1, i] + math.e + 20
-
-
-def _ackley_value_maker(f: fn.Ackley):
-    def value(xy):
-        hypots = np.hypot(xy[0], xy[1])
-        exps = 2 * math.pi * xy
-        np.cos(exps, out=exps)
-        _ackley_exponents(hypots, exps)
-        np.exp(exps, out=exps)
-        _ackley_value(exps, hypots)  # in place: hypots -> value
-        return hypots
-
-    return value
 
 
 # ---------------------------------------------------------------------------------------
@@ -326,16 +251,6 @@ def _styblinski_tang_value(x, y, fourths, out):
         out[i] = 0.5 * (fourths[0, i] - 16 * xi * xi + 5 * xi) + 0.5 * (fourths[1, i] - 16 * yi * yi + 5 * yi)
 
 
-def _styblinski_tang_value_maker(f: fn.StyblinskiTang):
-    def value(xy):
-        fourths = np.power(xy, 4)  # the reference's t**4
-        out = np.empty(xy.shape[1])
-        _styblinski_tang_value(xy[0], xy[1], fourths, out)
-        return out
-
-    return value
-
-
 # ---------------------------------------------------------------------------------------
 @jit
 def _goldstein_price_gradient(x, y, out):
@@ -407,18 +322,6 @@ def _levi13_value(x, y, sines, out):
         )
 
 
-def _levi13_value_maker(f: fn.Levi13):
-    def value(xy):
-        sines = np.empty((3, xy.shape[1]))
-        _levi13_value_sine_arguments(xy[0], xy[1], sines)
-        np.sin(sines, out=sines)
-        out = np.empty(xy.shape[1])
-        _levi13_value(xy[0], xy[1], sines, out)
-        return out
-
-    return value
-
-
 # ---------------------------------------------------------------------------------------
 @jit
 def _mccormick_gradient(x, y, ridges, out):
@@ -436,16 +339,6 @@ def _mccormick_value(x, y, sines, out):
         out[i] = sines[i] + valley * valley - 1.5 * xi + 2.5 * yi + 1
 
 
-def _mccormick_value_maker(f: fn.McCormick):
-    def value(xy):
-        sines = np.add(xy[0], xy[1])
-        np.sin(sines, out=sines)
-        _mccormick_value(xy[0], xy[1], sines, sines)  # in place: sin(x + y) -> value
-        return sines
-
-    return value
-
-
 # ---------------------------------------------------------------------------------------
 @jit
 def _saddle_gradient(x, y, out):
@@ -460,36 +353,11 @@ def _saddle_value(x, y, out):
         out[i] = x[i] * x[i] - y[i] * y[i]
 
 
-VALUES = {
-    fn.TwoGaussians: _two_gaussians_value_maker,
-    fn.Rastrigin: _rastrigin_value_maker,
-    fn.Rosenbrock: _rosenbrock_value_maker,
-    fn.Himmelblau: _one_loop(_himmelblau_value, value=True),
-    fn.Beale: _beale_value_maker,
-    fn.Ackley: _ackley_value_maker,
-    fn.Booth: _one_loop(_booth_value, value=True),
-    fn.Matyas: _one_loop(_matyas_value, value=True),
-    fn.ThreeHumpCamel: _one_loop(_three_hump_camel_value, value=True),
-    fn.SixHumpCamel: _one_loop(_six_hump_camel_value, value=True),
-    fn.StyblinskiTang: _styblinski_tang_value_maker,
-    fn.GoldsteinPrice: _one_loop(_goldstein_price_value, value=True),
-    fn.Levi13: _levi13_value_maker,
-    fn.McCormick: _mccormick_value_maker,
-    fn.Saddle: _one_loop(_saddle_value, value=True),
-}
-
-
-def fused_value(function):
-    """The fused value of `function` ((2, n) points -> new (n,) values), or None."""
-    maker = VALUES.get(type(function))
-    return None if maker is None else maker(function)
-
-
 # ---------------------------------------------------------------------------------------
-# Gradients callable from inside numba, so that a whole run needs no Python per step
-# (core.fused.whole_run, tracked_run): the loops above, with numpy's own exp, sin, cos,
-# power and hypot called through core.numpy_loops. The engine's per-step gradient is the
-# same code (`_compiled`).
+# Gradients and values callable from inside numba, so that a whole run needs no Python per
+# step (core.fused.whole_run, tracked_run): the loops above, with numpy's own exp, sin, cos,
+# power and hypot called through core.numpy_loops. The engine's per-step gradient and its
+# values are the same code (`_compiled`).
 # ---------------------------------------------------------------------------------------
 _ARITHMETIC = (fn.Rosenbrock, fn.Himmelblau, fn.Booth, fn.Matyas, fn.ThreeHumpCamel, fn.SixHumpCamel,
                fn.GoldsteinPrice, fn.Saddle)
@@ -506,12 +374,13 @@ def compiled_kind(f) -> tuple[int, np.ndarray] | None:
     kind = type(f)
     if kind in _WITH_UFUNCS and LOOPS is None:
         return None
+    # The constants as the reference computes them: the gradient's first, then the value's.
     if kind is fn.Rosenbrock:
-        return ROSENBROCK, np.array(_rosenbrock_constants(f))
-    if kind is fn.TwoGaussians:  # the constants as the reference computes them
-        return TWO_GAUSSIANS, np.array([f.c, f.d, 2 * f.a / f.c, 2 * f.b / f.d], dtype=float)
+        return ROSENBROCK, np.array([*_rosenbrock_constants(f), f.b], dtype=float)
+    if kind is fn.TwoGaussians:
+        return TWO_GAUSSIANS, np.array([f.c, f.d, 2 * f.a / f.c, 2 * f.b / f.d, f.a, f.b], dtype=float)
     if kind is fn.Rastrigin:
-        return RASTRIGIN, np.array([f.omega, f.A * f.omega], dtype=float)
+        return RASTRIGIN, np.array([f.omega, f.A * f.omega, f.A, 2 * f.A], dtype=float)
     kinds = _ARITHMETIC + _WITH_UFUNCS
     return (kinds.index(kind), np.zeros(0)) if kind in kinds else None
 
@@ -586,18 +455,91 @@ def compiled_gradient(kind, params, xy, out, scratch, loops, frame):
         _styblinski_tang_gradient(x, y, cubes, out)
 
 
-def _compiled(f):
-    """The engine's gradient of f ((2, n) points -> new (2, n) array) by `compiled_gradient`."""
+@jit
+def compiled_value(kind, params, xy, out, scratch, loops, frame):
+    """The value of kind `kind` (see `compiled_kind`) at (2, n) points, into out (n,); the
+    other arguments as for `compiled_gradient`."""
+    x, y, n = xy[0], xy[1], xy.shape[1]
+    if n == 0:
+        return
+    if kind == ROSENBROCK:
+        _rosenbrock_value(x, y, params[0], params[3], out)
+    elif kind == HIMMELBLAU:
+        _himmelblau_value(x, y, out)
+    elif kind == BOOTH:
+        _booth_value(x, y, out)
+    elif kind == MATYAS:
+        _matyas_value(x, y, out)
+    elif kind == THREE_HUMP_CAMEL:
+        _three_hump_camel_value(x, y, out)
+    elif kind == SIX_HUMP_CAMEL:
+        _six_hump_camel_value(x, y, out)
+    elif kind == GOLDSTEIN_PRICE:
+        _goldstein_price_value(x, y, out)
+    elif kind == SADDLE:
+        _saddle_value(x, y, out)
+    elif kind == TWO_GAUSSIANS:
+        exps = scratch[: 2 * n].reshape(2, n)
+        _two_gaussian_exponents(x, y, params[0], params[1], exps)
+        apply(loops, EXP, frame, exps)
+        _two_gaussian_value(x, y, exps, params[4], params[5], out)
+    elif kind == RASTRIGIN:
+        cosines = scratch[: 2 * n].reshape(2, n)
+        _scaled(xy, params[0], cosines)
+        apply(loops, COS, frame, cosines)
+        _rastrigin_value(x, y, params[3], params[2], cosines, out)
+    elif kind == LEVI13:
+        sines = scratch[: 3 * n].reshape(3, n)
+        _levi13_value_sine_arguments(x, y, sines)
+        apply(loops, SIN, frame, sines)
+        _levi13_value(x, y, sines, out)
+    elif kind == MCCORMICK:
+        sines = scratch[:n]
+        _sum(x, y, sines)
+        apply(loops, SIN, frame, sines)
+        _mccormick_value(x, y, sines, out)
+    elif kind == BEALE:
+        y_cubes, three = scratch[:n], scratch[n : n + 1]
+        three[0] = 3.0
+        apply_binary(loops, POWER, frame, y, three, 0, y_cubes)  # the reference's y**3
+        _beale_value(x, y, y_cubes, out)
+    elif kind == ACKLEY:
+        hypots, exps = scratch[:n], scratch[n : 3 * n].reshape(2, n)
+        apply_binary(loops, HYPOT, frame, x, y, 8, hypots)
+        _scaled(xy, 2 * math.pi, exps)
+        apply(loops, COS, frame, exps)
+        _ackley_exponents(hypots, exps)
+        apply(loops, EXP, frame, exps)
+        _ackley_value(exps, out)
+    else:
+        fourths, four = scratch[: 2 * n].reshape(2, n), scratch[2 * n : 2 * n + 1]
+        four[0] = 4.0
+        apply_binary(loops, POWER, frame, xy, four, 0, fourths)  # the reference's t**4
+        _styblinski_tang_value(x, y, fourths, out)
+
+
+def _compiled(f, value: bool = False):
+    """The engine's gradient of f ((2, n) points -> new (2, n) array) by `compiled_gradient`,
+    or with `value` its value (-> new (n,) array) by `compiled_value`."""
     kind, params = compiled_kind(f)
     loops = compiled_loops()
+    kernel = compiled_value if value else compiled_gradient
 
-    def gradient(xy):
-        out = np.empty_like(xy)
-        compiled_gradient(kind, params, xy, out, np.empty(SCRATCH_ROWS * xy.shape[1]), loops,
-                          np.empty(FRAME_WORDS, dtype=np.uint64))
+    def compute(xy):
+        out = np.empty(xy.shape[1]) if value else np.empty_like(xy)
+        kernel(kind, params, xy, out, np.empty(SCRATCH_ROWS * xy.shape[1]), loops,
+               np.empty(FRAME_WORDS, dtype=np.uint64))
         return out
 
-    return gradient
+    return compute
 
 
-GRADIENTS = {kind: _compiled for kind in _ARITHMETIC + (_WITH_UFUNCS if LOOPS is not None else ())}
+_FUSED = _ARITHMETIC + (_WITH_UFUNCS if LOOPS is not None else ())
+GRADIENTS = {kind: _compiled for kind in _FUSED}
+VALUES = {kind: functools.partial(_compiled, value=True) for kind in _FUSED}
+
+
+def fused_value(function):
+    """The fused value of `function` ((2, n) points -> new (n,) values), or None."""
+    maker = VALUES.get(type(function))
+    return None if maker is None else maker(function)
