@@ -65,6 +65,13 @@ _SUBNORMAL_ROOT = 2.0**-511  # below it a square is subnormal (or 0)
 
 
 @_jit
+def _all_finite(x, y, gx, gy):
+    """Whether all four are finite: z − z is 0 for a finite z and NaN for ±inf or NaN
+    (branch-free, so that loops calling it vectorize)."""
+    return ((x - x) + (y - y) + (gx - gx) + (gy - gy)) == 0
+
+
+@_jit
 def _without_tiny(d, tiny):
     """d, or +0 if |d| < tiny (NaN and ±inf stay)."""
     return 0.0 if abs(d) < tiny else d
@@ -99,8 +106,7 @@ def track(x, y, gx, gy, mx, my, squared_tolerance, squared_gradient_tolerance, s
         gxi, gyi = _without_tiny(gx[i], tiny), _without_tiny(gy[i], tiny)
         mark = np.copysign(t1, gxi * gxi + (gyi * gyi - squared_gradient_tolerance))
         row[i] = mark if mark > row[i] else row[i]
-        # z − z is 0 for a finite z and NaN for ±inf or NaN
-        not_finite |= ((x[i] - x[i]) + (y[i] - y[i]) + (gx[i] - gx[i]) + (gy[i] - gy[i])) != 0
+        not_finite |= not _all_finite(x[i], y[i], gx[i], gy[i])
     return not not_finite
 
 
@@ -749,7 +755,7 @@ def _record_run(function_kind, function_params, loops, kind, h, coefficients, in
 def _finite_columns(p, g):
     keep = np.empty(p.shape[1], dtype=np.bool_)
     for i in range(p.shape[1]):
-        keep[i] = ((p[0, i] - p[0, i]) + (p[1, i] - p[1, i]) + (g[0, i] - g[0, i]) + (g[1, i] - g[1, i])) == 0
+        keep[i] = _all_finite(p[0, i], p[1, i], g[0, i], g[1, i])
     return keep
 
 
