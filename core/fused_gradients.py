@@ -40,10 +40,22 @@ def _sum(x, y, out):
 
 
 # ---------------------------------------------------------------------------------------
+_TINY_ROOT = 2.0**-511  # below it a square is subnormal (or 0)
+
+
 @jit
 def _two_gaussian_exponents(x, y, c, d, out):
+    """out = −((x−1)² + y²)/c and −((x+1)² + y²)/d, the exponents whose exp the reference takes.
+
+    y² is taken as 0 for |y| < 2⁻⁵¹¹ when c, d ≥ 2⁻⁴⁰, which changes no exp: either (x∓1)²
+    ≥ 2⁻⁹⁶⁹, and adding y² < 2⁻¹⁰²² (less than half its ulp) leaves it unchanged, or both
+    sums are below 2⁻⁹⁶⁸, the exponents below 2⁻⁹²⁸ in size, and exp gives 1 for both.
+    This is for speed only: runs converging to y = 0 square numbers down to 1e-200, and the
+    CPU computes a subnormal product in microcode, ~100 times slower (SGD on the article's
+    bowl does so in 12% of its steps)."""
+    tiny = _TINY_ROOT if c >= 2.0**-40 and d >= 2.0**-40 else 0.0
     for i in range(x.shape[0]):
-        y2 = y[i] * y[i]
+        y2 = 0.0 if abs(y[i]) < tiny else y[i] * y[i]
         right = x[i] - 1
         left = x[i] + 1
         out[0, i] = -(right * right + y2) / c

@@ -164,6 +164,28 @@ def test_fused_gradient_equals_reference(name):
                 assert bitwise_equal(gradient(xy), expected), (name, params)
 
 
+@pytest.mark.parametrize("width", [0.2, 3.0, 2.0**-40, 2.0**-41, 1e-300, 1e300])
+def test_two_gaussian_gradient_with_tiny_y(width):
+    """The bowl's exponents take y² as 0 for |y| < 2⁻⁵¹¹ (no subnormal arithmetic) when the
+    widths c, d ≥ 2⁻⁴⁰ allow; the gradient and value stay the reference's bit for bit: for x
+    far from ±1, at ±1 exactly and off by a hair, and for widths that do not allow it."""
+    rng = np.random.default_rng(23)
+    n = 6000
+    y = 10.0 ** rng.uniform(-330, -140, n) * rng.choice([-1.0, 1.0], n)
+    y[::11] = 0.0
+    x = rng.uniform(-2, 2, n)
+    centre = rng.choice([-1.0, 1.0], n)
+    offsets = 10.0 ** rng.uniform(-330, -140, n) * rng.choice([-1.0, 1.0], n)
+    x[:2000] = centre[:2000]
+    x[2000:4000] = centre[2000:4000] + offsets[2000:4000]  # (x ∓ 1)² tiny too: exp(0) = exp(tiny) = 1
+    function = core.get_function("two_gaussians", c=width, d=width)
+    xy = np.stack([x, y])
+    with np.errstate(all="ignore"):
+        expected = np.stack(function.partials(x, y))
+        assert bitwise_equal(fused.fused_gradient(function)(xy), expected)
+        assert bitwise_equal(fused_value(function)(xy), function.value(x, y))
+
+
 NO_FUSED_VALUE = {"custom": "a typed function runs its own reference code"}
 OTHER_PARAMS = {  # besides the defaults: the article's pictures, integer parameters
     "two_gaussians": {"a": 1, "b": 0.5, "c": 0.7, "d": 3},
