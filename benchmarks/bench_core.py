@@ -3,16 +3,19 @@
     python benchmarks/bench_core.py [--repeats 5] [--skip-memory]
 
 1. Grid: the article's four optimizers with their settings (app.presets.ARTICLE_SETTINGS)
-   from a 201x201 grid of starts over the two-gaussian bowl's domain. Two baselines, loops
-   a competent person writes without optimizing, then the outcome of every start
-   classified at the end:
+   from a 201x201 grid of starts over the two-gaussian bowl's domain. The baselines are
+   loops a competent person writes without optimizing:
    - the API loop: per step the function's own `gradient` on the (N, 2) array and the
      optimizer's update formula;
    - the hand-written loop: the bowl's gradient formulas written out on separate, contiguous
      x and y arrays (fewer passes over memory; the same numbers bit for bit).
-   Against them, `core.run(..., record=False)`. All run in this process, alternately; the
-   medians of the repeats are compared, and the outcome of every start must be identical
-   (the final points are compared bitwise too).
+   Each runs twice: doing the same work as core.run(..., record=False), i.e. also counting
+   per step, for every start, the steps to converge (`StepCounter`, a few numpy passes per
+   minimum), and doing less, final points only. Either way the outcome of every start is
+   classified at the end. Everything runs in this process, alternately; the medians of the
+   repeats are compared, and the outcomes and steps to converge must be identical (the final
+   points are compared bitwise too). No baseline checks for divergence (none happens here):
+   that work core.run does and they skip.
 2. Memory: a 1001x1001 grid x 1000 steps of the article's Adam with record=False, in a fresh
    subprocess: its peak resident memory (ru_maxrss, the whole process with Python and
    numpy) and the peak of traced allocations (tracemalloc), and its time.
@@ -56,16 +59,41 @@ def grid_starts(function, resolution: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # The baseline: a straightforward numpy loop
 # ---------------------------------------------------------------------------------------
-def baseline_run(function, name: str, hyperparameters: dict, starts: np.ndarray, steps: int) -> np.ndarray:
+class StepCounter:
+    """What record=False returns besides the final points, kept the straightforward way: per
+    step and listed minimum, the step from which each run has stayed inside the minimum's
+    tolerance ball, and the step from which its gradient has stayed small (core.run's
+    `steps_to_converge` is the one of the minimum, or flat spot, it ends at)."""
+
+    def __init__(self, function, n: int):
+        self.minima = [m.point for m in function.minima]
+        self.squared_tolerance = default_tolerance(function) ** 2
+        self.squared_gradient_tolerance = gradient_tolerance(function) ** 2
+        self.inside_since = np.zeros((len(self.minima), n), dtype=np.int64)
+        self.flat_since = np.zeros(n, dtype=np.int64)
+
+    def observe(self, t: int, x, y, gx, gy) -> None:
+        """Points (x, y) with gradients (gx, gy) after step t ("inside": the sign bit of
+        squared distance − squared tolerance, as core.run tests it)."""
+        for since, (mx, my) in zip(self.inside_since, self.minima):
+            dx, dy = x - mx, y - my
+            np.putmask(since, ~np.signbit(dx * dx + (dy * dy - self.squared_tolerance)), t + 1)
+        np.putmask(self.flat_since, ~np.signbit(gx * gx + (gy * gy - self.squared_gradient_tolerance)), t + 1)
+
+
+def baseline_run(function, name: str, hyperparameters: dict, starts: np.ndarray, steps: int,
+                 counter: StepCounter | None = None) -> np.ndarray:
     """Final points of the article's optimizer `name` (update formulas as the article codes
-    them, in torch's order of operations), every start at once."""
+    them, in torch's order of operations), every start at once; `counter` observes every step."""
     lr = hyperparameters["lr"]
     x = starts.copy()
     m = np.zeros_like(x)
     v = np.zeros_like(x)
     with np.errstate(all="ignore"):
+        g = function.gradient(x)
+        if counter:
+            counter.observe(0, x[:, 0], x[:, 1], g[:, 0], g[:, 1])
         for t in range(1, steps + 1):
-            g = function.gradient(x)
             if name == "sgd":
                 x = x - lr * g
             elif name == "momentum":
@@ -82,22 +110,31 @@ def baseline_run(function, name: str, hyperparameters: dict, starts: np.ndarray,
                 x = x - lr * m / (np.sqrt(v) + hyperparameters["eps"])
             else:
                 raise ValueError(name)
+            g = function.gradient(x)
+            if counter:
+                counter.observe(t, x[:, 0], x[:, 1], g[:, 0], g[:, 1])
     return x
 
 
-def handwritten_run(function, name: str, hyperparameters: dict, starts: np.ndarray, steps: int) -> np.ndarray:
+def handwritten_run(function, name: str, hyperparameters: dict, starts: np.ndarray, steps: int,
+                    counter: StepCounter | None = None) -> np.ndarray:
     """baseline_run with the bowl's gradient written out on separate x and y arrays."""
     a, b, c, d = function.a, function.b, function.c, function.d
     lr = hyperparameters["lr"]
     x, y = starts[:, 0].copy(), starts[:, 1].copy()
     mx, my, vx, vy = (np.zeros_like(x) for _ in range(4))
+
+    def gradient(x, y):
+        y2 = y * y
+        right = (2 * a / c) * np.exp(-((x - 1) ** 2 + y2) / c)
+        left = (2 * b / d) * np.exp(-((x + 1) ** 2 + y2) / d)
+        return 2 * x + right * (x - 1) + left * (x + 1), 2 * y + (right + left) * y
+
     with np.errstate(all="ignore"):
+        gx, gy = gradient(x, y)
+        if counter:
+            counter.observe(0, x, y, gx, gy)
         for t in range(1, steps + 1):
-            y2 = y * y
-            right = (2 * a / c) * np.exp(-((x - 1) ** 2 + y2) / c)
-            left = (2 * b / d) * np.exp(-((x + 1) ** 2 + y2) / d)
-            gx = 2 * x + right * (x - 1) + left * (x + 1)
-            gy = 2 * y + (right + left) * y
             if name == "sgd":
                 x, y = x - lr * gx, y - lr * gy
             elif name == "momentum":
@@ -115,11 +152,15 @@ def handwritten_run(function, name: str, hyperparameters: dict, starts: np.ndarr
                 x, y = x - lr * mx / (np.sqrt(vx) + eps), y - lr * my / (np.sqrt(vy) + eps)
             else:
                 raise ValueError(name)
+            gx, gy = gradient(x, y)
+            if counter:
+                counter.observe(t, x, y, gx, gy)
     return np.stack([x, y], axis=1)
 
 
-def baseline_outcome(function, final: np.ndarray) -> np.ndarray:
-    """GLOBAL / LOCAL / NOT_CONVERGED / DIVERGED of each final point, as core.run defines them."""
+def baseline_outcome(function, final: np.ndarray, counter: StepCounter | None = None):
+    """GLOBAL / LOCAL / NOT_CONVERGED / DIVERGED of each final point, as core.run defines them,
+    and with a counter the steps to converge (−1 where the run did not converge); else None."""
     with np.errstate(all="ignore"):
         gradient = function.gradient(final)
         finite = np.all(np.isfinite(final), axis=1) & np.all(np.isfinite(gradient), axis=1)
@@ -133,46 +174,60 @@ def baseline_outcome(function, final: np.ndarray) -> np.ndarray:
     outcome[flat] = core.LOCAL
     outcome[near] = np.where(is_global[nearest[near]], core.GLOBAL, core.LOCAL)
     outcome[~finite] = core.DIVERGED
-    return outcome
+    if counter is None:
+        return outcome, None
+    steps = np.full(len(final), -1)
+    steps[flat] = counter.flat_since[flat]
+    steps[near] = counter.inside_since[nearest[near], np.flatnonzero(near)]
+    steps[~finite] = -1
+    return outcome, steps
 
 
 # ---------------------------------------------------------------------------------------
 # Measurements
 # ---------------------------------------------------------------------------------------
-CONTENDERS = ("API loop", "hand-written loop", "core.run")
+# (name, loop, whether it counts the steps to converge as core.run does); the first is the
+# reference the others' results are compared with.
+BASELINES = (("API loop", baseline_run, True), ("hand-written loop", handwritten_run, True),
+             ("API loop, final points only", baseline_run, False),
+             ("hand-written loop, final points only", handwritten_run, False))
+CONTENDERS = tuple(name for name, _, _ in BASELINES) + ("core.run",)
+COUNTING = {name for name, _, counts in BASELINES if counts} | {"core.run"}
 
 
 def time_grid(repeats: int):
-    """Per contender the total seconds of each repeat; the starts whose outcome or final
-    point differs from the API loop's (for each other contender)."""
+    """Per contender the total seconds of each repeat; per contender but the first, the
+    starts whose outcome, final point or steps to converge differ from the first's."""
     starts = grid_starts(FUNCTION, GRID)
     optimizers = {name: (core.get_optimizer(name, **settings), settings, steps)
                   for name, (settings, steps) in ARTICLE_SETTINGS.items()}
     for optimizer, _, steps in optimizers.values():  # load the compiled loops (numba's disk cache)
         core.run(FUNCTION, optimizer, starts[:10], 2, record=False)
     times = {contender: [] for contender in CONTENDERS}
-    mismatched = {contender: [0, 0] for contender in CONTENDERS[1:]}  # outcomes, points
+    mismatched = {contender: [0, 0, 0] for contender in CONTENDERS[1:]}  # outcomes, points, steps
     for repeat in range(repeats):
         totals = dict.fromkeys(CONTENDERS, 0.0)
         for name, (optimizer, settings, steps) in optimizers.items():
-            finals = {}
-            for contender in CONTENDERS:
+            results = {}
+            for contender, loop, counts in BASELINES:
                 start = time.perf_counter()
-                if contender == "core.run":
-                    result = core.run(FUNCTION, optimizer, starts, steps, record=False)
-                    final, outcome = result.final, result.outcome
-                else:
-                    loop = baseline_run if contender == "API loop" else handwritten_run
-                    final = loop(FUNCTION, name, settings, starts, steps)
-                    outcome = baseline_outcome(FUNCTION, final)
+                counter = StepCounter(FUNCTION, len(starts)) if counts else None
+                final = loop(FUNCTION, name, settings, starts, steps, counter)
+                results[contender] = (final, *baseline_outcome(FUNCTION, final, counter))
                 totals[contender] += time.perf_counter() - start
-                finals[contender] = final, outcome
+            start = time.perf_counter()
+            result = core.run(FUNCTION, optimizer, starts, steps, record=False)
+            totals["core.run"] += time.perf_counter() - start
+            results["core.run"] = result.final, result.outcome, result.steps_to_converge
             if repeat == 0:
-                reference_final, reference_outcome = finals["API loop"]
+                reference_final, reference_outcome, reference_steps = results[CONTENDERS[0]]
                 for contender in CONTENDERS[1:]:
-                    final, outcome = finals[contender]
-                    mismatched[contender][0] += int(np.sum(outcome != reference_outcome))
-                    mismatched[contender][1] += int(np.sum(np.any(final != reference_final, axis=1)))
+                    final, outcome, steps_to_converge = results[contender]
+                    counts = mismatched[contender]
+                    counts[0] += int(np.sum(outcome != reference_outcome))
+                    counts[1] += int(np.sum(np.any(final != reference_final, axis=1)))
+                    if steps_to_converge is not None:
+                        counts[2] += int(np.sum(steps_to_converge != reference_steps))
         for contender, total in totals.items():
             times[contender].append(total)
         print(f"  repeat {repeat + 1}: " + ", ".join(f"{c} {t:.3f} s" for c, t in totals.items()), flush=True)
@@ -242,17 +297,15 @@ def main() -> int:
 
     single = time_single_runs()
 
-    rows = [
-        ("baseline: numpy loop through the API, 201x201 grid, 4 optimizers", f"{medians['API loop']:.3f} s"),
-        ("baseline: hand-written numpy loop on x and y arrays", f"{medians['hand-written loop']:.3f} s"),
-        ("core.run(record=False), same work", f"{engine:.3f} s"),
-        ("speed-up against the API loop", f"{medians['API loop'] / engine:.2f}x"),
-        ("speed-up against the hand-written loop", f"{medians['hand-written loop'] / engine:.2f}x"),
-    ]
-    for contender, (outcomes, points) in mismatched.items():
+    rows = [(f"baseline: {contender}", f"{medians[contender]:.3f} s") for contender in CONTENDERS[:-1]]
+    rows += [("core.run(record=False)", f"{engine:.3f} s")]
+    rows += [(f"speed-up against the {contender}", f"{medians[contender] / engine:.2f}x") for contender in CONTENDERS[:-1]]
+    for contender, (outcomes, points, steps) in mismatched.items():
         rows += [(f"starts whose outcome differs from the API loop's: {contender}",
                   f"{outcomes} of {n} (x4 optimizers)"),
                  (f"starts whose final point differs bitwise: {contender}", f"{points}")]
+        if contender in COUNTING:
+            rows += [(f"starts whose steps to converge differ: {contender}", f"{steps}")]
     if memory:
         rows += [
             (f"{MEMORY_GRID}x{MEMORY_GRID} x {MEMORY_STEPS} steps, Adam, record=False: time",
@@ -271,8 +324,8 @@ def main() -> int:
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if memory and memory["maxrss_mb"] > MEMORY_LIMIT_MB:
         print(f"WARNING: peak memory above {MEMORY_LIMIT_MB} MB")
-    if any(outcomes for outcomes, _ in mismatched.values()):
-        print("FAIL: outcomes differ from the baseline")
+    if any(outcomes or steps for outcomes, _, steps in mismatched.values()):
+        print("FAIL: outcomes or steps to converge differ from the baseline")
         return 1
     return 0
 
