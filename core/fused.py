@@ -24,6 +24,8 @@ one compiled call when the function's gradient can be called from compiled code
 power and hypot loops, see core/numpy_loops.py) and the optimizer has a plan (`_plan`): `_advance` dispatches to the
 same optimizer kernels, with the per-step coefficients (bias corrections, ...) computed in
 Python beforehand as the per-step code computes them, so the bits are the same (tested).
+For Eve, which steps on the loss, the loop also computes f at every point (`compiled_value`)
+and stops a run whose loss is not finite, as the per-step code does.
 
 Why numba: it compiles these plain Python loops (no C toolchain at install), releases the
 GIL, and caches the machine code on disk (`cache=True`), so the compilation (~0.2 s a
@@ -41,7 +43,7 @@ import numpy as np
 
 from . import optimizers as opt
 from .fused_gradients import (FRAME_WORDS, GRADIENTS, SCRATCH_ROWS, compiled_gradient, compiled_kind,
-                              compiled_loops, jit as _jit)
+                              compiled_loops, compiled_value, jit as _jit)
 
 _TINY = float(opt._TINY)  # Eve's floor of f − f*, the smallest positive normal float
 
@@ -527,12 +529,17 @@ def _eve(p, g, m, v, d, loss_hat, loss, first, lr, beta1, beta2, beta3, eps, f_s
             out_p[c, i] = p[c, i] - lr * m_hat / (di * np.sqrt(v_hat) + eps)
 
 
-def _eve_step(o: opt.Eve):
+def _eve_constants(o: opt.Eve):
+    """(lr, β₁, β₂, β₃, eps, f*, rising clip, falling clip): (δ, Δ), the clipping range of the
+    loss ratio, for a rising and a falling loss."""
     beta1, beta2, beta3 = (float(b) for b in o.betas)
     k, big_k = o.lower_threshold, o.upper_threshold
-    # (δ, Δ), the clipping range of the loss ratio, for a rising and a falling loss
     rising_clip, falling_clip = (float(k + 1), float(big_k + 1)), (float(1 / (big_k + 1)), float(1 / (k + 1)))
-    lr, eps, f_star = float(o.lr), float(o.eps), float(o.f_star)
+    return float(o.lr), beta1, beta2, beta3, float(o.eps), float(o.f_star), rising_clip, falling_clip
+
+
+def _eve_step(o: opt.Eve):
+    lr, beta1, beta2, beta3, eps, f_star, rising_clip, falling_clip = _eve_constants(o)
 
     def step(params, grad, state, t, loss=None):
         if loss is None:
@@ -687,14 +694,15 @@ _STEPS = {
 # compiled_kind) and an optimizer with a plan (all but Eve and YellowFin): no Python per step.
 # The same kernels as the per-step code, so the same bits (tests/test_fused.py).
 # ---------------------------------------------------------------------------------------
-SGD, HEAVY_BALL, RMSPROP, ADAM, NADAM, RADAM, ADAMAX, ADAGRAD, ADADELTA, LION, ADABELIEF = range(11)
+SGD, HEAVY_BALL, RMSPROP, ADAM, NADAM, RADAM, ADAMAX, ADAGRAD, ADADELTA, LION, ADABELIEF, EVE = range(12)
 BLOCK = 2048  # points a tracked run moves through all their steps at a time (their arrays fit in L2)
 
 
 @_jit
-def _advance(kind, p, g, s, s_new, h, c, out_p):
+def _advance(kind, p, g, s, s_new, h, c, out_p, loss):
     """One step of optimizer `kind` on (2, n) planes: state planes s -> s_new, hyperparameters
-    h, this step's coefficients c (computed in Python, as the per-step code does)."""
+    h, this step's coefficients c (computed in Python, as the per-step code does); loss (n,)
+    is f at p (used by Eve only)."""
     if kind == SGD:
         _sgd(p, g, h[0], h[1], out_p)
     elif kind == HEAVY_BALL:
@@ -718,8 +726,11 @@ def _advance(kind, p, g, s, s_new, h, c, out_p):
         _adadelta(p, g, s[0], s[1], h[0], h[1], h[2], h[3], out_p, s_new[0], s_new[1])
     elif kind == LION:
         _lion(p, g, s[0], h[0], h[1], h[2], h[3], out_p, s_new[0])
-    else:
+    elif kind == ADABELIEF:
         _adabelief(p, g, s[0], s[1], h[0], h[1], h[2], h[3], c[0], c[1], out_p, s_new[0], s_new[1])
+    else:
+        _eve(p, g, s[0], s[1], s[2, 0], s[3, 0], loss, c[0] != 0, h[0], h[1], h[2], h[3], h[4], h[5],
+             (h[6], h[7]), (h[8], h[9]), c[1], c[2], out_p, s_new[0], s_new[1], s_new[2, 0], s_new[3, 0])
 
 
 @_jit
@@ -733,30 +744,50 @@ def _filled(initial, n):
 
 
 @_jit
+def _gradient_and_loss(function_kind, function_params, kind, p, g, loss, scratch, loops, frame):
+    """g = ∇f(p), and loss = f(p) if optimizer `kind` needs it (Eve)."""
+    compiled_gradient(function_kind, function_params, p, g, scratch, loops, frame)
+    if kind == EVE:
+        compiled_value(function_kind, function_params, p, loss, scratch, loops, frame)
+
+
+@_jit
 def _record_run(function_kind, function_params, loops, kind, h, coefficients, initial, xy, points, gradients):
     """points[t], gradients[t] for t = 0..T ((T+1, 2, n) each) from the starts xy (2, n) and
     the initial state `initial` (S, 2) of every point."""
     p, new_p = xy.copy(), np.empty_like(xy)
-    g = np.empty_like(xy)
+    g, loss = np.empty_like(xy), np.empty(xy.shape[1])
     scratch, frame = np.empty(SCRATCH_ROWS * xy.shape[1]), np.empty(FRAME_WORDS, dtype=np.uint64)
     s = _filled(initial, xy.shape[1])
     s_new = s.copy()  # planes a step does not write stay equal in both
-    compiled_gradient(function_kind, function_params, p, g, scratch, loops, frame)
+    _gradient_and_loss(function_kind, function_params, kind, p, g, loss, scratch, loops, frame)
     points[0], gradients[0] = p, g
     for t in range(1, points.shape[0]):
-        _advance(kind, p, g, s, s_new, h, coefficients[t], new_p)
-        compiled_gradient(function_kind, function_params, new_p, g, scratch, loops, frame)
+        _advance(kind, p, g, s, s_new, h, coefficients[t], new_p, loss)
+        _gradient_and_loss(function_kind, function_params, kind, new_p, g, loss, scratch, loops, frame)
         points[t], gradients[t] = new_p, g
         p, new_p = new_p, p
         s, s_new = s_new, s
 
 
 @_jit
-def _finite_columns(p, g):
+def _finite_columns(kind, p, g, loss):
+    """Per point: p, g and (for Eve, which steps on it) the loss all finite."""
     keep = np.empty(p.shape[1], dtype=np.bool_)
     for i in range(p.shape[1]):
-        keep[i] = _all_finite(p[0, i], p[1, i], g[0, i], g[1, i])
+        keep[i] = _all_finite(p[0, i], p[1, i], g[0, i], g[1, i]) and (kind != EVE or loss[i] - loss[i] == 0)
     return keep
+
+
+@_jit
+def _loss_finite(kind, loss):
+    """Whether every loss is finite, or the optimizer does not use it."""
+    if kind != EVE:
+        return True
+    bad = False
+    for i in range(loss.shape[0]):
+        bad |= not (loss[i] - loss[i] == 0)
+    return not bad
 
 
 @_jit
@@ -787,38 +818,41 @@ def _tracked_run(function_kind, function_params, loops, kind, h, coefficients, i
         hi = min(lo + BLOCK, n)
         index = np.arange(lo, hi)
         p, s = xy[:, lo:hi].copy(), _filled(initial, hi - lo)
-        g = np.empty_like(p)
+        g, loss = np.empty_like(p), np.empty(hi - lo)
         since = np.zeros((mx.shape[0] + 1, hi - lo))
         scratch = np.empty(SCRATCH_ROWS * (hi - lo))
-        compiled_gradient(function_kind, function_params, p, g, scratch, loops, frame)
-        if not track(p[0], p[1], g[0], g[1], mx, my, squared_tolerance, squared_gradient_tolerance, since, 1.0):
-            p, g, s, since, index = _stop_diverged(0, p, g, p, g, s, since, index, final, final_gradient,
-                                                   since_out, diverged_at)
-        new_p, new_g, s_new = np.empty_like(p), np.empty_like(p), s.copy()
+        _gradient_and_loss(function_kind, function_params, kind, p, g, loss, scratch, loops, frame)
+        finite = track(p[0], p[1], g[0], g[1], mx, my, squared_tolerance, squared_gradient_tolerance, since, 1.0)
+        if not (finite and _loss_finite(kind, loss)):
+            p, g, loss, s, since, index = _stop_diverged(kind, 0, p, g, p, g, loss, s, since, index, final,
+                                                         final_gradient, since_out, diverged_at)
+        new_p, new_g, new_loss, s_new = np.empty_like(p), np.empty_like(p), np.empty_like(loss), s.copy()
         for t in range(1, steps + 1):
             if index.size == 0:
                 break
-            _advance(kind, p, g, s, s_new, h, coefficients[t], new_p)
-            compiled_gradient(function_kind, function_params, new_p, new_g, scratch, loops, frame)
-            if track(new_p[0], new_p[1], new_g[0], new_g[1], mx, my, squared_tolerance,
-                     squared_gradient_tolerance, since, float(t + 1)):
-                p, new_p, g, new_g, s, s_new = new_p, p, new_g, g, s_new, s
+            _advance(kind, p, g, s, s_new, h, coefficients[t], new_p, loss)
+            _gradient_and_loss(function_kind, function_params, kind, new_p, new_g, new_loss, scratch, loops, frame)
+            finite = track(new_p[0], new_p[1], new_g[0], new_g[1], mx, my, squared_tolerance,
+                           squared_gradient_tolerance, since, float(t + 1))
+            if finite and _loss_finite(kind, new_loss):
+                p, new_p, g, new_g, loss, new_loss, s, s_new = new_p, p, new_g, g, new_loss, loss, s_new, s
             else:
-                p, g, s, since, index = _stop_diverged(t, p, g, new_p, new_g, s_new, since, index, final,
-                                                       final_gradient, since_out, diverged_at)
-                new_p, new_g, s_new = np.empty_like(p), np.empty_like(p), s.copy()
+                p, g, loss, s, since, index = _stop_diverged(kind, t, p, g, new_p, new_g, new_loss, s_new, since,
+                                                             index, final, final_gradient, since_out, diverged_at)
+                new_p, new_g, new_loss, s_new = np.empty_like(p), np.empty_like(p), np.empty_like(loss), s.copy()
         _store(p, g, since, index, np.ones(index.size, dtype=np.bool_), final, final_gradient, since_out)
 
 
 @_jit
-def _stop_diverged(t, p, g, new_p, new_g, s_new, since, index, final, final_gradient, since_out, diverged_at):
+def _stop_diverged(kind, t, p, g, new_p, new_g, new_loss, s_new, since, index, final, final_gradient, since_out,
+                   diverged_at):
     """Step t took some runs out of the finite numbers: store them at their last finite point
-    p, g and return the others' step-t arrays (new_p, new_g, s_new, since, index)."""
-    keep = _finite_columns(new_p, new_g)
+    p, g and return the others' step-t arrays (new_p, new_g, new_loss, s_new, since, index)."""
+    keep = _finite_columns(kind, new_p, new_g, new_loss)
     _store(p, g, since, index, ~keep, final, final_gradient, since_out)
     for i in np.flatnonzero(~keep):
         diverged_at[index[i]] = t
-    return new_p[:, keep], new_g[:, keep], s_new[:, :, keep], since[:, keep], index[keep]
+    return new_p[:, keep], new_g[:, keep], new_loss[keep], s_new[:, :, keep], since[:, keep], index[keep]
 
 
 def _plan(o):
@@ -856,7 +890,10 @@ def _plan(o):
         return LION, (o.lr, b1, b2, wd), lambda t: ()
     if kind is opt.AdaBelief:
         return ADABELIEF, (o.lr, b1, b2, o.eps), lambda t: (1 - b1**t, 1 - b2**t)
-    return None  # Eve needs the loss, YellowFin numpy's sinh
+    if kind is opt.Eve:
+        lr, b1, b2, b3, eps, f_star, rising_clip, falling_clip = _eve_constants(o)
+        return EVE, (lr, b1, b2, b3, eps, f_star, *rising_clip, *falling_clip), lambda t: (t == 1, 1 - b1**t, 1 - b2**t)
+    return None  # YellowFin: its tuner takes numpy's sinh and arcsinh
 
 
 def _prepared(optimizer, coefficients_at, steps):
