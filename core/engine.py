@@ -66,8 +66,9 @@ over memory instead of ~70. What has no fused loop (a typed function) runs the r
 code.
 
 Whole runs. Without gradient noise, when the function's gradient can be called from
-compiled code (every built-in function) and the optimizer has a plan (all but
-YellowFin; Eve's loss is computed in the loop too), all steps run in one compiled call: `fused.whole_run` records a trajectory (1,000 steps of
+compiled code (every built-in function) and the optimizer has a plan (every one; the
+loop computes Eve's loss and calls numpy's arcsinh and sinh for YellowFin's tuner), all
+steps run in one compiled call: `fused.whole_run` records a trajectory (1,000 steps of
 one start in ~1-2 ms instead of ~15 ms of Python), and `fused.tracked_run` does
 record=False, moving a chunk's points BLOCK at a time through all their steps with the
 tracker's loop and the divergence stops in between, so that their arrays stay in the CPU's

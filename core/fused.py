@@ -21,11 +21,13 @@ function) simply runs the reference code; the engine mixes both freely.
 A whole run (`whole_run` records, `tracked_run` does record=False) does all its steps inside
 one compiled call when the function's gradient can be called from compiled code
 (fused_gradients.compiled_kind: every built-in function, with numpy's own exp, sin, cos,
-power and hypot loops, see core/numpy_loops.py) and the optimizer has a plan (`_plan`): `_advance` dispatches to the
-same optimizer kernels, with the per-step coefficients (bias corrections, ...) computed in
+power and hypot loops, see core/numpy_loops.py) and the optimizer has a plan (`_plan`, every
+optimizer): `_advance` dispatches to the same optimizer kernels, with the per-step coefficients (bias corrections, ...) computed in
 Python beforehand as the per-step code computes them, so the bits are the same (tested).
 For Eve, which steps on the loss, the loop also computes f at every point (`compiled_value`)
-and stops a run whose loss is not finite, as the per-step code does.
+and stops a run whose loss is not finite, as the per-step code does; YellowFin's tuner calls
+numpy's arcsinh and sinh loops from inside (`_yellowfin_advance`), its curvature window
+kept as state planes.
 
 Why numba: it compiles these plain Python loops (no C toolchain at install), releases the
 GIL, and caches the machine code on disk (`cache=True`), so the compilation (~0.2 s a
@@ -42,8 +44,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import optimizers as opt
+from . import fused_gradients
 from .fused_gradients import (FRAME_WORDS, GRADIENTS, SCRATCH_ROWS, compiled_gradient, compiled_kind,
                               compiled_loops, compiled_value, jit as _jit)
+from .numpy_loops import ARCSINH, SINH, apply
 
 _TINY = float(opt._TINY)  # Eve's floor of f − f*, the smallest positive normal float
 
@@ -691,18 +695,19 @@ _STEPS = {
 
 # ---------------------------------------------------------------------------------------
 # Whole runs inside numba, for a function with a compiled gradient (fused_gradients.
-# compiled_kind) and an optimizer with a plan (all but Eve and YellowFin): no Python per step.
+# compiled_kind) and an optimizer with a plan (every optimizer): no Python per step.
 # The same kernels as the per-step code, so the same bits (tests/test_fused.py).
 # ---------------------------------------------------------------------------------------
-SGD, HEAVY_BALL, RMSPROP, ADAM, NADAM, RADAM, ADAMAX, ADAGRAD, ADADELTA, LION, ADABELIEF, EVE = range(12)
+SGD, HEAVY_BALL, RMSPROP, ADAM, NADAM, RADAM, ADAMAX, ADAGRAD, ADADELTA, LION, ADABELIEF, EVE, YELLOWFIN = range(13)
 BLOCK = 2048  # points a tracked run moves through all their steps at a time (their arrays fit in L2)
 
 
 @_jit
-def _advance(kind, p, g, s, s_new, h, c, out_p, loss):
+def _advance(kind, p, g, s, s_new, h, c, out_p, loss, window, window_new, loops, frame):
     """One step of optimizer `kind` on (2, n) planes: state planes s -> s_new, hyperparameters
-    h, this step's coefficients c (computed in Python, as the per-step code does); loss (n,)
-    is f at p (used by Eve only)."""
+    h, this step's coefficients c (computed in Python, as the per-step code does). Used by
+    Eve only: loss (n,), f at p; by YellowFin only: its curvature windows (n, w), window ->
+    window_new, and numpy's loops (loops, frame)."""
     if kind == SGD:
         _sgd(p, g, h[0], h[1], out_p)
     elif kind == HEAVY_BALL:
@@ -728,9 +733,30 @@ def _advance(kind, p, g, s, s_new, h, c, out_p, loss):
         _lion(p, g, s[0], h[0], h[1], h[2], h[3], out_p, s_new[0])
     elif kind == ADABELIEF:
         _adabelief(p, g, s[0], s[1], h[0], h[1], h[2], h[3], c[0], c[1], out_p, s_new[0], s_new[1])
-    else:
+    elif kind == EVE:
         _eve(p, g, s[0], s[1], s[2, 0], s[3, 0], loss, c[0] != 0, h[0], h[1], h[2], h[3], h[4], h[5],
              (h[6], h[7]), (h[8], h[9]), c[1], c[2], out_p, s_new[0], s_new[1], s_new[2, 0], s_new[3, 0])
+    else:
+        _yellowfin_advance(p, g, s, s_new, window, window_new, h, c, out_p, loops, frame)
+
+
+@_jit
+def _yellowfin_advance(p, g, s, s_new, window, window_new, h, c, out_p, loops, frame):
+    """YellowFin's step (_yellowfin_step) on the planes of `_yellowfin_initial` and the
+    curvature windows (n, w), with numpy's arcsinh and sinh loops called from here."""
+    n = p.shape[1]
+    tuner, regular, measured = np.empty((5, n)), np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_)
+    _yellowfin_measure(g, window, s[2, 0], s[3, 0], s[1], s[4, 0], s[5, 0], s[6, 0], c[0] != 0, h[0], c[1], h[1],
+                       window_new, s_new[2, 0], s_new[3, 0], s_new[1], s_new[4, 0], s_new[5, 0], s_new[6, 0],
+                       tuner, regular, measured)
+    sinh = tuner[_SINH]
+    sinh[:] = tuner[_A]
+    apply(loops, ARCSINH, frame, sinh)
+    for i in range(n):
+        sinh[i] = sinh[i] / 3
+    apply(loops, SINH, frame, sinh)
+    _yellowfin_move(p, g, s[0], s[7, 0], s[8, 0], h[0], tuner, regular, measured,
+                    out_p, s_new[0], s_new[7, 0], s_new[8, 0])
 
 
 @_jit
@@ -752,22 +778,24 @@ def _gradient_and_loss(function_kind, function_params, kind, p, g, loss, scratch
 
 
 @_jit
-def _record_run(function_kind, function_params, loops, kind, h, coefficients, initial, xy, points, gradients):
-    """points[t], gradients[t] for t = 0..T ((T+1, 2, n) each) from the starts xy (2, n) and
-    the initial state `initial` (S, 2) of every point."""
+def _record_run(function_kind, function_params, loops, kind, h, coefficients, initial, width, xy, points, gradients):
+    """points[t], gradients[t] for t = 0..T ((T+1, 2, n) each) from the starts xy (2, n), the
+    initial state `initial` (S, 2) of every point and YellowFin's window width (else 0)."""
     p, new_p = xy.copy(), np.empty_like(xy)
     g, loss = np.empty_like(xy), np.empty(xy.shape[1])
     scratch, frame = np.empty(SCRATCH_ROWS * xy.shape[1]), np.empty(FRAME_WORDS, dtype=np.uint64)
     s = _filled(initial, xy.shape[1])
     s_new = s.copy()  # planes a step does not write stay equal in both
+    window, window_new = np.zeros((xy.shape[1], width)), np.zeros((xy.shape[1], width))
     _gradient_and_loss(function_kind, function_params, kind, p, g, loss, scratch, loops, frame)
     points[0], gradients[0] = p, g
     for t in range(1, points.shape[0]):
-        _advance(kind, p, g, s, s_new, h, coefficients[t], new_p, loss)
+        _advance(kind, p, g, s, s_new, h, coefficients[t], new_p, loss, window, window_new, loops, frame)
         _gradient_and_loss(function_kind, function_params, kind, new_p, g, loss, scratch, loops, frame)
         points[t], gradients[t] = new_p, g
         p, new_p = new_p, p
         s, s_new = s_new, s
+        window, window_new = window_new, window
 
 
 @_jit
@@ -803,10 +831,10 @@ def _store(p, g, since, index, which, final, final_gradient, since_out):
 
 
 @_jit
-def _tracked_run(function_kind, function_params, loops, kind, h, coefficients, initial, xy, mx, my,
+def _tracked_run(function_kind, function_params, loops, kind, h, coefficients, initial, width, xy, mx, my,
                  squared_tolerance, squared_gradient_tolerance, final, final_gradient, since_out, diverged_at):
-    """record=False from the starts xy (2, n) and every point's initial state `initial` (S, 2):
-    what engine._Job._track computes step by step.
+    """record=False from the starts xy (2, n), every point's initial state `initial` (S, 2)
+    and YellowFin's window width (else 0): what engine._Job._track computes step by step.
     Into final, final_gradient (2, n): each run's last finite point and its gradient;
     since_out (K+1, n): the tracker's rows (engine._Tracker); diverged_at (n,): the step at
     which the run went non-finite (left alone if it did not). Points move BLOCK at a time
@@ -817,42 +845,49 @@ def _tracked_run(function_kind, function_params, loops, kind, h, coefficients, i
     for lo in range(0, n, BLOCK):
         hi = min(lo + BLOCK, n)
         index = np.arange(lo, hi)
-        p, s = xy[:, lo:hi].copy(), _filled(initial, hi - lo)
+        p, s, window = xy[:, lo:hi].copy(), _filled(initial, hi - lo), np.zeros((hi - lo, width))
         g, loss = np.empty_like(p), np.empty(hi - lo)
         since = np.zeros((mx.shape[0] + 1, hi - lo))
         scratch = np.empty(SCRATCH_ROWS * (hi - lo))
         _gradient_and_loss(function_kind, function_params, kind, p, g, loss, scratch, loops, frame)
         finite = track(p[0], p[1], g[0], g[1], mx, my, squared_tolerance, squared_gradient_tolerance, since, 1.0)
         if not (finite and _loss_finite(kind, loss)):
-            p, g, loss, s, since, index = _stop_diverged(kind, 0, p, g, p, g, loss, s, since, index, final,
-                                                         final_gradient, since_out, diverged_at)
+            p, g, loss, s, window, since, index = _stop_diverged(kind, 0, p, g, p, g, loss, s, window, since, index,
+                                                                 final, final_gradient, since_out, diverged_at)
         new_p, new_g, new_loss, s_new = np.empty_like(p), np.empty_like(p), np.empty_like(loss), s.copy()
+        window_new = np.empty_like(window)
         for t in range(1, steps + 1):
             if index.size == 0:
                 break
-            _advance(kind, p, g, s, s_new, h, coefficients[t], new_p, loss)
+            _advance(kind, p, g, s, s_new, h, coefficients[t], new_p, loss, window, window_new, loops, frame)
             _gradient_and_loss(function_kind, function_params, kind, new_p, new_g, new_loss, scratch, loops, frame)
             finite = track(new_p[0], new_p[1], new_g[0], new_g[1], mx, my, squared_tolerance,
                            squared_gradient_tolerance, since, float(t + 1))
             if finite and _loss_finite(kind, new_loss):
                 p, new_p, g, new_g, loss, new_loss, s, s_new = new_p, p, new_g, g, new_loss, loss, s_new, s
+                window, window_new = window_new, window
             else:
-                p, g, loss, s, since, index = _stop_diverged(kind, t, p, g, new_p, new_g, new_loss, s_new, since,
-                                                             index, final, final_gradient, since_out, diverged_at)
+                p, g, loss, s, window, since, index = _stop_diverged(
+                    kind, t, p, g, new_p, new_g, new_loss, s_new, window_new, since, index, final, final_gradient,
+                    since_out, diverged_at)
                 new_p, new_g, new_loss, s_new = np.empty_like(p), np.empty_like(p), np.empty_like(loss), s.copy()
+                window_new = np.empty_like(window)
         _store(p, g, since, index, np.ones(index.size, dtype=np.bool_), final, final_gradient, since_out)
 
 
 @_jit
-def _stop_diverged(kind, t, p, g, new_p, new_g, new_loss, s_new, since, index, final, final_gradient, since_out,
-                   diverged_at):
+def _stop_diverged(kind, t, p, g, new_p, new_g, new_loss, s_new, window_new, since, index, final, final_gradient,
+                   since_out, diverged_at):
     """Step t took some runs out of the finite numbers: store them at their last finite point
-    p, g and return the others' step-t arrays (new_p, new_g, new_loss, s_new, since, index)."""
+    p, g and return the others' step-t arrays (new_p, new_g, new_loss, s_new, window_new,
+    since, index)."""
     keep = _finite_columns(kind, new_p, new_g, new_loss)
     _store(p, g, since, index, ~keep, final, final_gradient, since_out)
     for i in np.flatnonzero(~keep):
         diverged_at[index[i]] = t
-    return new_p[:, keep], new_g[:, keep], new_loss[keep], s_new[:, :, keep], since[:, keep], index[keep]
+    kept = np.flatnonzero(keep)
+    return (new_p[:, keep], new_g[:, keep], new_loss[keep], s_new[:, :, keep], window_new[kept, :], since[:, keep],
+            index[keep])
 
 
 def _plan(o):
@@ -893,25 +928,42 @@ def _plan(o):
     if kind is opt.Eve:
         lr, b1, b2, b3, eps, f_star, rising_clip, falling_clip = _eve_constants(o)
         return EVE, (lr, b1, b2, b3, eps, f_star, *rising_clip, *falling_clip), lambda t: (t == 1, 1 - b1**t, 1 - b2**t)
-    return None  # YellowFin: its tuner takes numpy's sinh and arcsinh
+    if kind is opt.YellowFin and fused_gradients.LOOPS is not None:  # its tuner takes numpy's arcsinh and sinh
+        beta = float(o.beta)
+        return YELLOWFIN, (beta, float(np.sqrt(13.5))), lambda t: (t == 1, 1 - beta**t)
+    return None
 
 
 def _prepared(optimizer, coefficients_at, steps):
-    """The coefficients (steps+1, 4) of every step, and the initial state of one point as (S, 2)
-    planes ((n,) arrays in row 0): every optimizer with a plan starts from the same state at
-    every point (zeros, ones, its initial accumulator; tests/test_fused.py checks)."""
+    """The coefficients (steps+1, 4) of every step, the initial state of one point as (S, 2)
+    planes ((n,) arrays in row 0) and YellowFin's window width (else 0): every optimizer with
+    a plan starts from the same state at every point (zeros, ones, its initial accumulator;
+    tests/test_fused.py checks)."""
     coefficients = np.zeros((steps + 1, 4))
     rows = [coefficients_at(t) for t in range(1, steps + 1)]
     if rows and rows[0]:
         coefficients[1:, : len(rows[0])] = rows
     init = optimizer.init(np.zeros((1, 2)))
+    if isinstance(optimizer, opt.YellowFin):
+        return coefficients, _yellowfin_initial(init), init.curvatures.shape[1]  # the window starts at 0, as init's
     initial = np.zeros((max(len(init), 1), 2))
     for plane, array in zip(initial, init):
         if array.ndim == 2:
             plane[:] = array[0]
         else:
             plane[0] = array[0]
-    return coefficients, initial
+    return coefficients, initial, 0
+
+
+def _yellowfin_initial(init: opt.YellowFinState) -> np.ndarray:
+    """One point's YellowFin state but its curvature window as planes: velocity, ḡ, then the
+    seven averages in row 0 of planes 2-8, in `_yellowfin_advance`'s order."""
+    initial = np.zeros((9, 2))
+    initial[0], initial[1] = init.velocity[0], init.grad_avg[0]
+    averages = (init.h_min_avg, init.h_max_avg, init.grad_norm_sq_avg, init.grad_norm_avg, init.dist_avg,
+                init.tuned_lr, init.tuned_momentum)
+    initial[2:, 0] = [average[0] for average in averages]
+    return initial
 
 
 def _whole_run_parts(function, optimizer):
@@ -936,9 +988,9 @@ def whole_run(function, optimizer):
 
     def run(xy, steps):
         xy = np.ascontiguousarray(xy)
-        coefficients, initial = _prepared(optimizer, coefficients_at, steps)
+        coefficients, initial, width = _prepared(optimizer, coefficients_at, steps)
         points, gradients = np.empty((2, steps + 1) + xy.shape)
-        _record_run(f_kind, f_params, loops, kind, h, coefficients, initial, xy, points, gradients)
+        _record_run(f_kind, f_params, loops, kind, h, coefficients, initial, width, xy, points, gradients)
         return points, gradients
 
     return run
@@ -957,11 +1009,11 @@ def tracked_run(function, optimizer):
 
     def run(xy, steps, minima, squared_tolerance, squared_gradient_tolerance):
         xy = np.ascontiguousarray(xy)
-        coefficients, initial = _prepared(optimizer, coefficients_at, steps)
+        coefficients, initial, width = _prepared(optimizer, coefficients_at, steps)
         n = xy.shape[1]
         final, final_gradient = np.empty((2, n)), np.empty((2, n))
         since, diverged_at = np.empty((len(minima) + 1, n)), np.full(n, -1)
-        _tracked_run(f_kind, f_params, loops, kind, h, coefficients, initial, xy,
+        _tracked_run(f_kind, f_params, loops, kind, h, coefficients, initial, width, xy,
                      np.ascontiguousarray(minima[:, 0]), np.ascontiguousarray(minima[:, 1]),
                      float(squared_tolerance), float(squared_gradient_tolerance),
                      final, final_gradient, since, diverged_at)

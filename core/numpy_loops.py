@@ -1,4 +1,4 @@
-"""numpy's own elementwise loops (exp, sin, cos, power, hypot), callable from numba code.
+"""numpy's own elementwise loops (exp, sin, cos, power, hypot, arcsinh, sinh), callable from numba code.
 
 The engine's compiled loops must give numpy's results bit for bit, and numpy's exp, sin, cos
 and power (SIMD code, Intel's SVML on AVX-512 machines) differ in the last bit from the C
@@ -26,8 +26,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-UFUNCS = (np.exp, np.sin, np.cos, np.power, np.hypot)
-EXP, SIN, COS, POWER, HYPOT = range(len(UFUNCS))
+UFUNCS = (np.exp, np.sin, np.cos, np.power, np.hypot, np.arcsinh, np.sinh)
+EXP, SIN, COS, POWER, HYPOT, ARCSINH, SINH = range(len(UFUNCS))
 FRAME_WORDS = 7  # the call's arguments: 3 data pointers, the length, 3 strides
 _CAPSULE = b"numpy_1.24_ufunc_call_info"
 
@@ -49,7 +49,7 @@ def _call(typingctx, loop, context, data, dimensions, strides, auxdata):
 
 @njit(cache=True, nogil=True)
 def apply(loops, which, frame, buffer):
-    """buffer[...] = ufunc `which` (EXP, SIN, COS) of buffer, numpy's loop, in place.
+    """buffer[...] = ufunc `which` (EXP, SIN, COS, ARCSINH, SINH) of buffer, numpy's loop, in place.
     loops: LOOPS; frame: FRAME_WORDS uint64 of scratch; buffer C-contiguous."""
     address = buffer.ctypes.data
     frame[0] = address  # data: input, output

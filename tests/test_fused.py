@@ -323,6 +323,7 @@ def test_without_numpys_loops_the_functions_that_need_them_have_no_whole_run(mon
     assert fused.whole_run(core.get_function("two_gaussians"), adam) is None
     assert fused.tracked_run(core.get_function("rastrigin"), adam) is None
     assert fused.tracked_run(core.get_function("rosenbrock"), adam) is not None
+    assert fused.tracked_run(core.get_function("rosenbrock"), core.get_optimizer("yellowfin")) is None  # its tuner's sinh
 
 
 def test_whole_runs_start_every_point_from_the_same_state():
@@ -334,7 +335,13 @@ def test_whole_runs_start_every_point_from_the_same_state():
             plan = fused._plan(optimizer)
             if plan is None:
                 continue
-            _, initial = fused._prepared(optimizer, plan[2], 3)
+            _, initial, width = fused._prepared(optimizer, plan[2], 3)
+            if name == "yellowfin":  # its own planes (fused._yellowfin_initial), from any one point's state
+                assert all((array == array[:1]).all() for array in optimizer.init(params))
+                assert np.array_equal(initial, fused._yellowfin_initial(optimizer.init(params[:1])))
+                assert width == optimizer.curv_win_width and not optimizer.init(params).curvatures.any()
+                continue
+            assert width == 0
             for k, array in enumerate(optimizer.init(params)):
                 expected = initial[k] if array.ndim == 2 else initial[k, 0]
                 assert np.array_equal(array, np.broadcast_to(expected, array.shape)), (name, settings, k)
@@ -359,8 +366,7 @@ def test_whole_run_equals_the_per_step_run(function_name, monkeypatch):
     for name, all_settings in OPTIMIZER_SETTINGS.items():
         for settings in all_settings:
             optimizer = core.get_optimizer(name, **settings)
-            supported = fused.whole_run(function, optimizer) is not None
-            assert supported == (name != "yellowfin"), name
+            assert fused.whole_run(function, optimizer) is not None, name
             whole = core.run(function, optimizer, starts, 150)
             with monkeypatch.context() as patch:
                 patch.setattr(core.engine, "whole_run", lambda *args: None)
@@ -383,7 +389,7 @@ def test_tracked_run_equals_the_per_step_run(function_name, monkeypatch):
     for name, all_settings in OPTIMIZER_SETTINGS.items():
         for settings in all_settings:
             optimizer = core.get_optimizer(name, **settings)
-            assert (fused.tracked_run(function, optimizer) is not None) == (name != "yellowfin")
+            assert fused.tracked_run(function, optimizer) is not None, name
             tracked = core.run(function, optimizer, starts, 120, record=False)
             with monkeypatch.context() as patch:
                 patch.setattr(core.engine, "tracked_run", lambda *args: None)

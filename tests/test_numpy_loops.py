@@ -22,7 +22,7 @@ def test_numpys_loops_are_available():
     assert numpy_loops.LOOPS is not None and numpy_loops.LOOPS.shape == (len(numpy_loops.UFUNCS), 3)
 
 
-UNARY = [numpy_loops.EXP, numpy_loops.SIN, numpy_loops.COS]
+UNARY = [numpy_loops.EXP, numpy_loops.SIN, numpy_loops.COS, numpy_loops.ARCSINH, numpy_loops.SINH]
 
 
 def frame() -> np.ndarray:
