@@ -26,7 +26,7 @@ GRID_RESOLUTION = 150
 @functools.lru_cache(maxsize=1)  # no arguments: once per server process
 def warm_up_server() -> threading.Thread:
     """Once per server: in a background thread, load the engine's compiled kernels (from
-    numba's disk cache; compiled there the first time, ~30 s on a fresh machine) with one
+    numba's disk cache; compiled there the first time, ~30-50 s on a fresh machine) with one
     tiny run per function and optimizer, then freeze the garbage collector's view of
     everything alive. Why: Streamlit runs a full gc.collect() after every script run, and
     with numpy, pandas, Altair, Plotly and numba loaded that walked ~270,000 long-lived
