@@ -22,12 +22,12 @@ A whole run (`whole_run` records, `tracked_run` does record=False) does all its 
 one compiled call when the function's gradient can be called from compiled code
 (fused_gradients.compiled_kind: every built-in function, with numpy's own exp, sin, cos,
 power and hypot loops, see core/numpy_loops.py) and the optimizer has a plan (`_plan`, every
-optimizer): `_advance` dispatches to the same optimizer kernels, with the per-step coefficients (bias corrections, ...) computed in
-Python beforehand as the per-step code computes them, so the bits are the same (tested).
-For Eve, which steps on the loss, the loop also computes f at every point (`compiled_value`)
-and stops a run whose loss is not finite, as the per-step code does; YellowFin's tuner calls
-numpy's arcsinh and sinh loops from inside (`_yellowfin_advance`), its curvature window
-kept as state planes.
+optimizer): `_advance` dispatches to the same optimizer kernels, with the per-step
+coefficients (bias corrections, ...) computed in Python beforehand as the per-step code
+computes them, so the bits are the same (tested). For Eve, which steps on the loss, the loop
+also computes f at every point (`compiled_value`) and stops a run whose loss is not finite,
+as the per-step code does; YellowFin's tuner calls numpy's arcsinh and sinh loops from
+inside (`_yellowfin_advance`), its curvature window kept as (n, w) arrays beside the planes.
 
 Why numba: it compiles these plain Python loops (no C toolchain at install), releases the
 GIL, and caches the machine code on disk (`cache=True`), so the compilation (~0.2 s a
