@@ -65,16 +65,18 @@ the results are the reference's bit for bit (tests/test_fused.py) while a step i
 over memory instead of ~70. What has no fused loop (a typed function) runs the reference
 code.
 
-Whole runs. Without gradient noise, when the function's gradient can be called from
-compiled code (every built-in function) and the optimizer has a plan (every one; the
-loop computes Eve's loss and calls numpy's arcsinh and sinh for YellowFin's tuner), all
-steps run in one compiled call: `fused.whole_run` records a trajectory (1,000 steps of
-one start in ~1-2 ms instead of ~15 ms of Python), and `fused.tracked_run` does
-record=False, moving a chunk's points BLOCK at a time through all their steps with the
+Whole runs. When the function's gradient can be called from compiled code (every built-in
+function) and the optimizer has a plan (every one; the loop computes Eve's loss and calls
+numpy's arcsinh and sinh for YellowFin's tuner), all steps run in one compiled call:
+`fused.whole_run` records a trajectory (1,000 steps of one start in ~1-2 ms instead of
+~15 ms of Python; with gradient noise too, its chunk's draws made beforehand), and
+`fused.tracked_run` does record=False without noise (a grid's draws for all steps would not
+fit in memory), moving a chunk's points BLOCK at a time through all their steps with the
 tracker's loop and the divergence stops in between, so that their arrays stay in the CPU's
 cache; it skips the active-set shrinking, whose results are the same. numpy's exp, sin,
-cos, power and hypot are called from inside those loops (core/numpy_loops.py) to keep the
-bits; the tests compare both whole runs with the per-step code bit for bit.
+cos, power, hypot, arcsinh and sinh are called from inside those loops
+(core/numpy_loops.py) to keep the bits; the tests compare both whole runs with the
+per-step code bit for bit.
 
 Measured: see README ("Speed") and benchmarks/bench_core.py.
 """
@@ -300,7 +302,7 @@ class _Job:
         self.needs_loss = bool(optimizer.needs_loss)
         self.optimizer_step = fused_step(optimizer) or optimizer.step  # the same results
         # All steps in one compiled call where the function and optimizer allow: the same bits.
-        self.whole_run = whole_run(function, optimizer) if record and not noise else None
+        self.whole_run = whole_run(function, optimizer) if record else None
         self.tracked_run = tracked_run(function, optimizer) if not record and not noise else None
         n = len(starts)
         if record:
@@ -345,7 +347,9 @@ class _Job:
     def _record(self, lo, hi, seed):
         """record=True: every step of every point, no bookkeeping (see `result`)."""
         if self.whole_run is not None:  # all steps in one compiled call: the same bits
-            points, gradients = self.whole_run(np.ascontiguousarray(self.starts[lo:hi].T), self.steps)
+            draws = None if seed is None else _ChunkNoise(seed, hi - lo, self.noise).draws(self.steps)
+            points, gradients = self.whole_run(np.ascontiguousarray(self.starts[lo:hi].T), self.steps, draws,
+                                               self.noise)
             self.points[:, lo:hi], self.gradients[:, lo:hi] = points.transpose(0, 2, 1), gradients.transpose(0, 2, 1)
             return
         xy, grad, loss, state, noise = self._start(lo, hi, seed)
@@ -480,6 +484,11 @@ class _ChunkNoise:
     def add_to(self, grad: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
         draw = self.rng.standard_normal((2, self.width))
         return grad + self.scale * (draw if columns is None else draw[:, columns])
+
+    def draws(self, steps: int) -> np.ndarray:
+        """(steps, 2, width): the next `steps` draws of add_to at once (the generator fills an
+        array in order, so they are the same numbers; for whole recorded runs)."""
+        return self.rng.standard_normal((steps, 2, self.width))
 
 
 class _Tracker:

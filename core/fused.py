@@ -778,24 +778,40 @@ def _gradient_and_loss(function_kind, function_params, kind, p, g, loss, scratch
 
 
 @_jit
-def _record_run(function_kind, function_params, loops, kind, h, coefficients, initial, width, xy, points, gradients):
+def _record_run(function_kind, function_params, loops, kind, h, coefficients, initial, width, xy, draws, scale,
+                points, gradients):
     """points[t], gradients[t] for t = 0..T ((T+1, 2, n) each) from the starts xy (2, n), the
-    initial state `initial` (S, 2) of every point and YellowFin's window width (else 0)."""
+    initial state `initial` (S, 2) of every point and YellowFin's window width (else 0). With
+    gradient noise, step t's optimizer sees g + scale * draws[t − 1] (draws (T, 2, n); (0, 2, n)
+    without noise): what engine._ChunkNoise adds; the recorded gradients are exact."""
     p, new_p = xy.copy(), np.empty_like(xy)
     g, loss = np.empty_like(xy), np.empty(xy.shape[1])
     scratch, frame = np.empty(SCRATCH_ROWS * xy.shape[1]), np.empty(FRAME_WORDS, dtype=np.uint64)
     s = _filled(initial, xy.shape[1])
     s_new = s.copy()  # planes a step does not write stay equal in both
     window, window_new = np.zeros((xy.shape[1], width)), np.zeros((xy.shape[1], width))
+    seen = np.empty_like(g)  # the gradient the optimizer sees
     _gradient_and_loss(function_kind, function_params, kind, p, g, loss, scratch, loops, frame)
     points[0], gradients[0] = p, g
     for t in range(1, points.shape[0]):
-        _advance(kind, p, g, s, s_new, h, coefficients[t], new_p, loss, window, window_new, loops, frame)
+        step_gradient = g
+        if draws.shape[0]:
+            _add_noise(g, draws[t - 1], scale, seen)
+            step_gradient = seen
+        _advance(kind, p, step_gradient, s, s_new, h, coefficients[t], new_p, loss, window, window_new, loops, frame)
         _gradient_and_loss(function_kind, function_params, kind, new_p, g, loss, scratch, loops, frame)
         points[t], gradients[t] = new_p, g
         p, new_p = new_p, p
         s, s_new = s_new, s
         window, window_new = window_new, window
+
+
+@_jit
+def _add_noise(g, draw, scale, out):
+    """out = g + scale * draw, numpy's `grad + self.scale * draw` (engine._ChunkNoise)."""
+    for c in range(2):
+        for i in range(g.shape[1]):
+            out[c, i] = g[c, i] + scale * draw[c, i]
 
 
 @_jit
@@ -978,19 +994,22 @@ def _whole_run_parts(function, optimizer):
 
 def whole_run(function, optimizer):
     """A recorded run of `optimizer` on `function` inside numba, when both allow it:
-    `run(xy, steps) -> (points, gradients)`, (steps+1, 2, n) each, bit for bit what the
-    per-step code records; else None."""
+    `run(xy, steps, draws=None, scale=0.0) -> (points, gradients)`, (steps+1, 2, n) each, bit
+    for bit what the per-step code records (with gradient noise: `draws`, the (steps, 2, n)
+    standard normal numbers of engine._ChunkNoise, and its scale); else None."""
     parts = _whole_run_parts(function, optimizer)
     if parts is None:
         return None
     f_kind, f_params, kind, h, coefficients_at = parts
     loops = compiled_loops()
 
-    def run(xy, steps):
+    def run(xy, steps, draws=None, scale=0.0):
         xy = np.ascontiguousarray(xy)
         coefficients, initial, width = _prepared(optimizer, coefficients_at, steps)
         points, gradients = np.empty((2, steps + 1) + xy.shape)
-        _record_run(f_kind, f_params, loops, kind, h, coefficients, initial, width, xy, points, gradients)
+        draws = np.empty((0,) + xy.shape) if draws is None else np.ascontiguousarray(draws, dtype=float)
+        _record_run(f_kind, f_params, loops, kind, h, coefficients, initial, width, xy, draws, float(scale),
+                    points, gradients)
         return points, gradients
 
     return run

@@ -377,6 +377,26 @@ def test_whole_run_equals_the_per_step_run(function_name, monkeypatch):
                                                                                     per_step.diverged_at)
 
 
+@pytest.mark.parametrize("function_name", ["two_gaussians", "rosenbrock"])
+def test_noisy_whole_run_equals_the_per_step_run(function_name, monkeypatch):
+    """With gradient noise, a whole recorded run (its chunk's draws made beforehand) records
+    the per-step code's bits, for every optimizer setting, over several chunks."""
+    monkeypatch.setattr(core.engine, "CHUNK", 16)  # 40 starts: four chunks, four generators
+    function = core.get_function(function_name)
+    starts = spread_starts(function, 40)
+    for name, all_settings in OPTIMIZER_SETTINGS.items():
+        for settings in all_settings:
+            optimizer = core.get_optimizer(name, **settings)
+            whole = core.run(function, optimizer, starts, 60, noise=0.3, seed=9)
+            with monkeypatch.context() as patch:
+                patch.setattr(core.engine, "whole_run", lambda *args: None)
+                per_step = core.run(function, optimizer, starts, 60, noise=0.3, seed=9)
+            assert np.array_equal(whole.points, per_step.points, equal_nan=True), (name, settings)
+            assert np.array_equal(whole.gradient_norms, per_step.gradient_norms, equal_nan=True), (name, settings)
+            noiseless = core.run(function, optimizer, starts, 60)
+            assert not np.array_equal(whole.points, noiseless.points, equal_nan=True), (name, settings)
+
+
 @pytest.mark.parametrize("function_name", COMPILED_FUNCTIONS)
 def test_tracked_run_equals_the_per_step_run(function_name, monkeypatch):
     """record=False inside numba (core.fused.tracked_run, blocks of fused.BLOCK points) gives
