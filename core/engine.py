@@ -91,7 +91,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .functions import FUNCTION_CLASSES, TestFunction
-from .fused import conclude, fused_gradient, fused_step, track, tracked_run, whole_run
+from .fused import conclude, fused_gradient, steps_of, track, tracked_run, whole_run
 from .fused_gradients import fused_value
 from .optimizers import Optimizer
 
@@ -300,7 +300,7 @@ class _Job:
         self.function, self.optimizer, self.landscape = function, optimizer, landscape
         self.starts, self.steps, self.noise, self.record = starts, steps, noise, record
         self.needs_loss = bool(optimizer.needs_loss)
-        self.optimizer_step = fused_step(optimizer) or optimizer.step  # the same results
+        self.stepper = steps_of(optimizer)  # from Python: its plan's kernel, or optimizer.step
         # All steps in one compiled call where the function and optimizer allow: the same bits.
         self.whole_run = whole_run(function, optimizer) if record else None
         self.tracked_run = tracked_run(function, optimizer) if not record and not noise else None
@@ -331,8 +331,7 @@ class _Job:
         (None: all of them)."""
         if noise is not None:
             grad = noise.add_to(grad, columns)
-        params, state = self.optimizer_step(xy.T, grad.T, state, t, loss=loss)
-        xy = np.ascontiguousarray(np.asarray(params, dtype=float).T)  # a view if params is F-ordered
+        xy, state = self.stepper.step(xy, grad, state, t, loss)
         grad = self.landscape.gradient(xy)
         loss = self.landscape.value(xy) if self.needs_loss else None
         return xy, grad, loss, state
@@ -342,7 +341,7 @@ class _Job:
         noise = None if seed is None else _ChunkNoise(seed, hi - lo, self.noise)
         grad = self.landscape.gradient(xy)
         loss = self.landscape.value(xy) if self.needs_loss else None
-        return xy, grad, loss, self.optimizer.init(xy.T), noise
+        return xy, grad, loss, self.stepper.init(hi - lo), noise
 
     def _record(self, lo, hi, seed):
         """record=True: every step of every point, no bookkeeping (see `result`)."""
@@ -389,7 +388,7 @@ class _Job:
         for t in range(1, steps + 1):
             if leaving is not None and leaving.any():  # compact the active set
                 keep = ~leaving
-                active, xy, grad, state = active[keep], xy[:, keep], grad[:, keep], _take(state, keep)
+                active, xy, grad, state = active[keep], xy[:, keep], grad[:, keep], self.stepper.take(state, keep)
                 loss = None if loss is None else loss[keep]
                 tracker.keep(keep)
             leaving = None
@@ -402,7 +401,7 @@ class _Job:
                 stop(leaving, xy, grad)  # the last finite point
                 diverged_at[active[leaving]] = t
             if self.drop_settled and t % SETTLE_CHECK_EVERY == 0:
-                settled = _unchanged(new_xy, xy, new_state, state)
+                settled = (new_xy == xy).all(0) & self.stepper.unchanged(new_state, state)
                 if leaving is not None:
                     settled &= ~leaving
                 if settled.sum() >= COMPACT_SHARE * len(active):
@@ -551,27 +550,6 @@ def _all_finite(*arrays) -> bool:
 def _finite(xy, grad, loss) -> np.ndarray:
     finite = np.isfinite(xy).all(0) & np.isfinite(grad).all(0)
     return finite if loss is None else finite & np.isfinite(loss)
-
-
-def _unchanged(new_xy, xy, new_state, state) -> np.ndarray:
-    """Points whose step changed neither the point nor any state array, bit for bit."""
-    same = (new_xy == xy).all(0)
-    for new, old in zip(new_state, state):
-        if new is not old:
-            equal = np.asarray(new == old)
-            same &= equal.reshape(len(same), -1).all(1) if equal.ndim > 1 else equal
-    return same
-
-
-def _take(state, keep):
-    """The state's rows for `keep`, (n, 2) arrays kept in the engine's column-major layout."""
-    rows = []
-    for a in state:
-        if a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous:
-            rows.append(a.T[:, keep].T)
-        else:
-            rows.append(a[keep])
-    return type(state)(*rows)
 
 
 def _after_last(mask: np.ndarray) -> np.ndarray:

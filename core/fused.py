@@ -5,8 +5,8 @@ expressions: every operator is a pass over all points, with a temporary array, s
 Adam on the two-gaussian bowl is ~40 passes over memory and ~40 calls into numpy. Here the
 same formulas run as numba loops, one pass per stage:
 
-* an optimizer's step is one loop (`fused_step`), or, for YellowFin, whose tuner takes
-  sinh(arsinh(a) / 3), a loop, numpy's `np.arcsinh` and `np.sinh` in place, and a loop; and
+* an optimizer's step is one loop (`_advance` dispatches to it), or, for YellowFin, whose
+  tuner takes sinh(arsinh(a) / 3), a loop, numpy's arcsinh and sinh in place, and a loop; and
 * a function's gradient is numba loops for its arithmetic around numpy's own ufuncs for its
   transcendental functions (`fused_gradient`): e.g. the bowl's two exponents in one loop,
   `np.exp` on both (numpy's SIMD exp, the reference's exp), the gradient in a second loop.
@@ -15,19 +15,21 @@ The results are the reference's bit for bit: every operation is the same IEEE op
 the same order (+, −, ×, ÷ and √ are correctly rounded; numba contracts nothing into fused
 multiply-adds without fastmath), and the transcendental functions are numpy's.
 `tests/test_fused.py` checks this for every entry against the reference on random inputs,
-special values included. Every optimizer has an entry; a function without one (a typed
-function) simply runs the reference code; the engine mixes both freely.
+special values included. A function without a fused gradient (a typed function) simply runs
+the reference code; the engine mixes both freely.
 
-A whole run (`whole_run` records, `tracked_run` does record=False) does all its steps inside
-one compiled call when the function's gradient can be called from compiled code
-(fused_gradients.compiled_kind: every built-in function, with numpy's own exp, sin, cos,
-power and hypot loops, see core/numpy_loops.py) and the optimizer has a plan (`_plan`, every
-optimizer): `_advance` dispatches to the same optimizer kernels, with the per-step
-coefficients (bias corrections, ...) computed in Python beforehand as the per-step code
-computes them, so the bits are the same (tested). For Eve, which steps on the loss, the loop
-also computes f at every point (`compiled_value`) and stops a run whose loss is not finite,
-as the per-step code does; YellowFin's tuner calls numpy's arcsinh and sinh loops from
-inside (`_yellowfin_advance`), its curvature window kept as (n, w) arrays beside the planes.
+An optimizer's plan (`_plan`: its kernel, hyperparameters and per-step coefficients such as
+bias corrections, computed in Python as the reference computes them) serves both ways of
+running: `PlannedSteps` steps from Python, one call a step (the engine's per-step runs:
+grids with gradient noise, typed functions), and a whole run (`whole_run` records,
+`tracked_run` does record=False) does all its steps inside one compiled call when the
+function's gradient can be called from compiled code (fused_gradients.compiled_kind: every
+built-in function, with numpy's own exp, sin, cos, power and hypot loops, see
+core/numpy_loops.py). For Eve, which steps on the loss, the whole-run loop also computes f
+at every point (`compiled_value`) and stops a run whose loss is not finite, as the per-step
+code does; YellowFin's tuner calls numpy's arcsinh and sinh loops (`_yellowfin_advance`),
+its curvature window kept as (n, w) arrays beside the state planes. Without numpy's loops
+YellowFin has no plan and `ReferenceSteps` runs `Optimizer.step`.
 
 Why numba: it compiles these plain Python loops (no C toolchain at install), releases the
 GIL, and caches the machine code on disk (`cache=True`), so the compilation (~0.2 s a
@@ -35,8 +37,8 @@ kernel) is paid once per machine. Its own exp/sin/cos are the C library's, which
 numpy's in the last bit: hence numpy's ufuncs in between, or their loops called directly.
 
 Layout: the engine keeps points and every per-coordinate array as (2, n) C-contiguous
-arrays (row 0 = x, row 1 = y); optimizers see them as (n, 2) transposed views. The kernels
-take the (2, n) arrays.
+arrays (row 0 = x, row 1 = y); an optimizer's state as (S, 2, n) planes, an (n,) array in
+row 0 of its plane (`_prepared`).
 """
 
 from __future__ import annotations
@@ -58,10 +60,11 @@ def fused_gradient(function):
     return None if maker is None else maker(function)
 
 
-def fused_step(optimizer):
-    """The fused step of `optimizer`, with `Optimizer.step`'s signature and results, or None."""
-    maker = _STEPS.get(type(optimizer))
-    return None if maker is None else maker(optimizer)
+def steps_of(optimizer):
+    """How the engine steps `optimizer` from Python: `PlannedSteps` if it has a plan, else
+    `ReferenceSteps` (the same results)."""
+    plan = _plan(optimizer)
+    return ReferenceSteps(optimizer) if plan is None else PlannedSteps(optimizer, plan)
 
 
 # ---------------------------------------------------------------------------------------
@@ -184,34 +187,12 @@ def _sign(a):
     return a
 
 
-def _planes(params, grad, state):
-    """(2, n) views of the engine's (n, 2) arrays (copies if some caller passes others)."""
-    return (np.ascontiguousarray(params.T), np.ascontiguousarray(grad.T),
-            [np.ascontiguousarray(a.T) for a in state])
-
-
-def _new(like, count=1):
-    return [np.empty_like(like) for _ in range(count)]
-
-
 @_jit
 def _sgd(p, g, lr, weight_decay, out):
     for c in range(2):
         for i in range(p.shape[1]):
             gi = _decayed(p[c, i], g[c, i], lr, weight_decay, False)[1]
             out[c, i] = p[c, i] - lr * gi
-
-
-def _sgd_step(o: opt.SGD):
-    lr, weight_decay = float(o.lr), float(o.weight_decay)
-
-    def step(params, grad, state, t, loss=None):
-        p, g, _ = _planes(params, grad, ())
-        (new_p,) = _new(p)
-        _sgd(p, g, lr, weight_decay, new_p)
-        return new_p.T, state
-
-    return step
 
 
 @_jit
@@ -228,19 +209,6 @@ def _heavy_ball(p, g, b, first, lr, momentum, dampening, weight_decay, nesterov,
                 out_p[c, i] = p[c, i] - lr * (gi + momentum * bi)
             else:
                 out_p[c, i] = p[c, i] - lr * bi
-
-
-def _heavy_ball_step(o, nesterov: bool):
-    lr, momentum, weight_decay = float(o.lr), float(o.momentum), float(o.weight_decay)
-    dampening = 0.0 if nesterov else float(o.dampening)
-
-    def step(params, grad, state, t, loss=None):
-        p, g, (b,) = _planes(params, grad, state)
-        new_p, new_b = _new(p, 2)
-        _heavy_ball(p, g, b, t == 1, lr, momentum, dampening, weight_decay, nesterov, new_p, new_b)
-        return new_p.T, opt.Velocity(new_b.T)
-
-    return step
 
 
 @_jit
@@ -265,19 +233,6 @@ def _rmsprop(p, g, v, gbar, b, lr, alpha, eps, weight_decay, momentum, centered,
                 out_p[c, i] = p[c, i] - lr * gi / avg
 
 
-def _rmsprop_step(o: opt.RMSprop):
-    args = (float(o.lr), float(o.alpha), float(o.eps), float(o.weight_decay), float(o.momentum), bool(o.centered))
-
-    def step(params, grad, state, t, loss=None):
-        p, g, (v, gbar, b) = _planes(params, grad, state)
-        new_p, new_v, new_gbar, new_b = _new(p, 4)
-        _rmsprop(p, g, v, gbar, b, *args, new_p, new_v, new_gbar, new_b)
-        return new_p.T, opt.RMSpropState(
-            new_v.T, new_gbar.T if o.centered else state.grad_avg, new_b.T if o.momentum > 0 else state.momentum_buffer)
-
-    return step
-
-
 @_jit
 def _adam(p, g, m, v, v_max, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
           bias_correction, step_size, bias_correction2_sqrt, out_p, out_m, out_v, out_v_max):
@@ -294,28 +249,6 @@ def _adam(p, g, m, v, v_max, lr, beta1, beta2, eps, weight_decay, decoupled, ams
                 out_p[c, i] = pi - step_size * mi / (np.sqrt(vi) / bias_correction2_sqrt + eps)
             else:
                 out_p[c, i] = pi - lr * mi / (np.sqrt(vi) + eps)
-
-
-def _adam_step(o):
-    """Adam, AMSGrad and AdamW (optimizers._AdamFamily._adam_step)."""
-    beta1, beta2 = (float(b) for b in o.betas)
-    decoupled, amsgrad = isinstance(o, opt.AdamW), isinstance(o, opt.AMSGrad)
-    bias_correction = bool(getattr(o, "bias_correction", True))
-    lr, eps, weight_decay = float(o.lr), float(o.eps), float(o.weight_decay)
-
-    def step(params, grad, state, t, loss=None):
-        p, g, planes = _planes(params, grad, state)
-        m, v = planes[:2]
-        v_max = planes[2] if amsgrad else v
-        new_p, new_m, new_v = _new(p, 3)
-        new_v_max = np.empty_like(p) if amsgrad else new_v
-        _adam(p, g, m, v, v_max, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, bias_correction,
-              lr / (1 - beta1**t), (1 - beta2**t) ** 0.5, new_p, new_m, new_v, new_v_max)
-        if amsgrad:
-            return new_p.T, opt.AMSGradMoments(new_m.T, new_v.T, new_v_max.T)
-        return new_p.T, opt.Moments(new_m.T, new_v.T)
-
-    return step
 
 
 @_jit
@@ -337,24 +270,6 @@ def _nadam(p, g, m, v, mu_product, lr, beta1, beta2, eps, weight_decay, decouple
             out_p[c, i] = pi + momentum_size * mi / denom
 
 
-def _nadam_step(o: opt.NAdam):
-    beta1, beta2 = (float(b) for b in o.betas)
-    lr, eps, weight_decay = float(o.lr), float(o.eps), float(o.weight_decay)
-    decoupled, momentum_decay = bool(o.decoupled_weight_decay), float(o.momentum_decay)
-
-    def step(params, grad, state, t, loss=None):
-        p, g, (m, v, mu_product) = _planes(params, grad, state)
-        mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
-        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
-        new_p, new_m, new_v = _new(p, 3)
-        new_mu_product = np.empty_like(mu_product)
-        _nadam(p, g, m, v, mu_product, lr, beta1, beta2, eps, weight_decay, decoupled, mu, mu_next,
-               1 - beta2**t, new_p, new_m, new_v, new_mu_product)
-        return new_p.T, opt.NAdamState(new_m.T, new_v.T, new_mu_product)
-
-    return step
-
-
 @_jit
 def _radam(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, bias_correction1,
            bias_correction2_sqrt, rectified, rect, out_p, out_m, out_v):
@@ -372,21 +287,6 @@ def _radam(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, bias_corr
                 out_p[c, i] = pi - m_hat * lr
 
 
-def _radam_step(o: opt.RAdam):
-    beta1, beta2 = (float(b) for b in o.betas)
-    lr, eps, weight_decay, decoupled = float(o.lr), float(o.eps), float(o.weight_decay), bool(o.decoupled_weight_decay)
-
-    def step(params, grad, state, t, loss=None):
-        p, g, (m, v) = _planes(params, grad, state)
-        rect = o._rectification(t)
-        new_p, new_m, new_v = _new(p, 3)
-        _radam(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, 1 - beta1**t, (1 - beta2**t) ** 0.5,
-               rect is not None, 0.0 if rect is None else float(rect), new_p, new_m, new_v)
-        return new_p.T, opt.Moments(new_m.T, new_v.T)
-
-    return step
-
-
 @_jit
 def _adamax(p, g, m, u, lr, beta1, beta2, eps, weight_decay, step_size, out_p, out_m, out_u):
     for c in range(2):
@@ -398,19 +298,6 @@ def _adamax(p, g, m, u, lr, beta1, beta2, eps, weight_decay, step_size, out_p, o
             out_p[c, i] = pi - step_size * mi / ui
 
 
-def _adamax_step(o: opt.Adamax):
-    beta1, beta2 = (float(b) for b in o.betas)
-    lr, eps, weight_decay = float(o.lr), float(o.eps), float(o.weight_decay)
-
-    def step(params, grad, state, t, loss=None):
-        p, g, (m, u) = _planes(params, grad, state)
-        new_p, new_m, new_u = _new(p, 3)
-        _adamax(p, g, m, u, lr, beta1, beta2, eps, weight_decay, lr / (1 - beta1**t), new_p, new_m, new_u)
-        return new_p.T, opt.AdamaxState(new_m.T, new_u.T)
-
-    return step
-
-
 @_jit
 def _adagrad(p, g, total, lr, eps, weight_decay, step_size, out_p, out_total):
     for c in range(2):
@@ -419,18 +306,6 @@ def _adagrad(p, g, total, lr, eps, weight_decay, step_size, out_p, out_total):
             s = total[c, i] + gi * gi
             out_total[c, i] = s
             out_p[c, i] = pi - step_size * gi / (np.sqrt(s) + eps)
-
-
-def _adagrad_step(o: opt.Adagrad):
-    lr, eps, weight_decay, lr_decay = float(o.lr), float(o.eps), float(o.weight_decay), float(o.lr_decay)
-
-    def step(params, grad, state, t, loss=None):
-        p, g, (total,) = _planes(params, grad, state)
-        new_p, new_total = _new(p, 2)
-        _adagrad(p, g, total, lr, eps, weight_decay, lr / (1 + (t - 1) * lr_decay), new_p, new_total)
-        return new_p.T, opt.AdagradState(new_total.T)
-
-    return step
 
 
 @_jit
@@ -445,18 +320,6 @@ def _adadelta(p, g, v, u, lr, rho, eps, weight_decay, out_p, out_v, out_u):
             out_p[c, i] = pi - lr * delta
 
 
-def _adadelta_step(o: opt.Adadelta):
-    args = (float(o.lr), float(o.rho), float(o.eps), float(o.weight_decay))
-
-    def step(params, grad, state, t, loss=None):
-        p, g, (v, u) = _planes(params, grad, state)
-        new_p, new_v, new_u = _new(p, 3)
-        _adadelta(p, g, v, u, *args, new_p, new_v, new_u)
-        return new_p.T, opt.AdadeltaState(new_v.T, new_u.T)
-
-    return step
-
-
 @_jit
 def _lion(p, g, m, lr, beta1, beta2, weight_decay, out_p, out_m):
     for c in range(2):
@@ -466,19 +329,6 @@ def _lion(p, g, m, lr, beta1, beta2, weight_decay, out_p, out_m):
             pi, gi = _decayed(p[c, i], gi, lr, weight_decay, True)
             out_m[c, i] = beta2 * m[c, i] + (1 - beta2) * gi
             out_p[c, i] = pi - lr * direction
-
-
-def _lion_step(o: opt.Lion):
-    beta1, beta2 = (float(b) for b in o.betas)
-    lr, weight_decay = float(o.lr), float(o.weight_decay)
-
-    def step(params, grad, state, t, loss=None):
-        p, g, (m,) = _planes(params, grad, state)
-        new_p, new_m = _new(p, 2)
-        _lion(p, g, m, lr, beta1, beta2, weight_decay, new_p, new_m)
-        return new_p.T, opt.FirstMoment(new_m.T)
-
-    return step
 
 
 @_jit
@@ -493,19 +343,6 @@ def _adabelief(p, g, m, s, lr, beta1, beta2, eps, bias_correction1, bias_correct
             m_hat = mi / bias_correction1
             s_hat = si / bias_correction2
             out_p[c, i] = p[c, i] - lr * m_hat / (np.sqrt(s_hat) + eps)
-
-
-def _adabelief_step(o: opt.AdaBelief):
-    beta1, beta2 = (float(b) for b in o.betas)
-    lr, eps = float(o.lr), float(o.eps)
-
-    def step(params, grad, state, t, loss=None):
-        p, g, (m, s) = _planes(params, grad, state)
-        new_p, new_m, new_s = _new(p, 3)
-        _adabelief(p, g, m, s, lr, beta1, beta2, eps, 1 - beta1**t, 1 - beta2**t, new_p, new_m, new_s)
-        return new_p.T, opt.BeliefMoments(new_m.T, new_s.T)
-
-    return step
 
 
 @_jit
@@ -533,36 +370,10 @@ def _eve(p, g, m, v, d, loss_hat, loss, first, lr, beta1, beta2, beta3, eps, f_s
             out_p[c, i] = p[c, i] - lr * m_hat / (di * np.sqrt(v_hat) + eps)
 
 
-def _eve_constants(o: opt.Eve):
-    """(lr, β₁, β₂, β₃, eps, f*, rising clip, falling clip): (δ, Δ), the clipping range of the
-    loss ratio, for a rising and a falling loss."""
-    beta1, beta2, beta3 = (float(b) for b in o.betas)
-    k, big_k = o.lower_threshold, o.upper_threshold
-    rising_clip, falling_clip = (float(k + 1), float(big_k + 1)), (float(1 / (big_k + 1)), float(1 / (k + 1)))
-    return float(o.lr), beta1, beta2, beta3, float(o.eps), float(o.f_star), rising_clip, falling_clip
-
-
-def _eve_step(o: opt.Eve):
-    lr, beta1, beta2, beta3, eps, f_star, rising_clip, falling_clip = _eve_constants(o)
-
-    def step(params, grad, state, t, loss=None):
-        if loss is None:
-            raise ValueError(f"{o.name}: step needs loss = f(params) (needs_loss is True)")
-        p, g, (m, v, d, loss_hat) = _planes(params, grad, state)
-        new_p, new_m, new_v = _new(p, 3)
-        new_d, new_loss_hat = _new(d, 2)
-        loss = np.ascontiguousarray(np.broadcast_to(np.asarray(loss, dtype=float), d.shape))  # (N,), checked
-        _eve(p, g, m, v, d, loss_hat, loss, t == 1, lr, beta1, beta2, beta3, eps, f_star, rising_clip, falling_clip,
-             1 - beta1**t, 1 - beta2**t, new_p, new_m, new_v, new_d, new_loss_hat)
-        return new_p.T, opt.EveState(new_m.T, new_v.T, new_d, new_loss_hat)
-
-    return step
-
-
 # YellowFin's step is three stages, as its tuner takes sinh(arsinh(a) / 3), which must be
 # numpy's: _yellowfin_measure (the running averages and the tuner's inputs, a among them),
-# then np.arcsinh, / 3 and np.sinh in place on a copy of a, then _yellowfin_move (the
-# tuned values and the step).
+# then numpy's arcsinh, / 3 and numpy's sinh in place on a copy of a, then _yellowfin_move
+# (the tuned values and the step); `_yellowfin_advance` calls the three.
 _A, _SINH, _FALLBACK, _BOUND_GAP, _H_MIN = range(5)  # the rows of the tuner's scratch array
 
 
@@ -640,57 +451,6 @@ def _yellowfin_move(p, g, velocity, tuned_lr, tuned_momentum, beta, tuner, regul
             vi = momentum * velocity[c, i] - lr * g[c, i]
             out_velocity[c, i] = vi
             out_p[c, i] = p[c, i] + vi
-
-
-def _yellowfin_step(o: opt.YellowFin):
-    beta, width, sqrt_13_5 = float(o.beta), int(o.curv_win_width), float(np.sqrt(13.5))
-
-    def step(params, grad, state, t, loss=None):
-        p, g, (velocity, grad_avg) = _planes(params, grad, (state.velocity, state.grad_avg))
-        curvatures, h_min_avg, h_max_avg, norm_sq_avg, norm_avg, dist_avg, tuned_lr, tuned_momentum = (
-            np.ascontiguousarray(a) for a in (state.curvatures, state.h_min_avg, state.h_max_avg,
-                                              state.grad_norm_sq_avg, state.grad_norm_avg, state.dist_avg,
-                                              state.tuned_lr, state.tuned_momentum))
-        n = p.shape[1]
-        new_p, new_velocity, new_grad_avg = _new(p, 3)
-        new = opt.YellowFinState(
-            velocity=new_velocity.T, curvatures=np.empty((n, width if t == 1 else curvatures.shape[1])),
-            h_min_avg=np.empty(n), h_max_avg=np.empty(n), grad_avg=new_grad_avg.T, grad_norm_sq_avg=np.empty(n),
-            grad_norm_avg=np.empty(n), dist_avg=np.empty(n), tuned_lr=np.empty(n), tuned_momentum=np.empty(n))
-        tuner, regular, measured = np.empty((5, n)), np.empty(n, dtype=bool), np.empty(n, dtype=bool)
-        _yellowfin_measure(g, curvatures, h_min_avg, h_max_avg, grad_avg, norm_sq_avg, norm_avg, dist_avg,
-                           t == 1, beta, 1 - beta**t, sqrt_13_5, new.curvatures, new.h_min_avg, new.h_max_avg,
-                           new_grad_avg, new.grad_norm_sq_avg, new.grad_norm_avg, new.dist_avg,
-                           tuner, regular, measured)
-        sinh = tuner[_SINH]
-        np.arcsinh(tuner[_A], out=sinh)
-        np.divide(sinh, 3, out=sinh)
-        np.sinh(sinh, out=sinh)
-        _yellowfin_move(p, g, velocity, tuned_lr, tuned_momentum, beta, tuner, regular, measured,
-                        new_p, new_velocity, new.tuned_lr, new.tuned_momentum)
-        return new_p.T, new
-
-    return step
-
-
-_STEPS = {
-    opt.SGD: _sgd_step,
-    opt.Momentum: lambda o: _heavy_ball_step(o, nesterov=False),
-    opt.Nesterov: lambda o: _heavy_ball_step(o, nesterov=True),
-    opt.RMSprop: _rmsprop_step,
-    opt.Adam: _adam_step,
-    opt.AMSGrad: _adam_step,
-    opt.AdamW: _adam_step,
-    opt.NAdam: _nadam_step,
-    opt.RAdam: _radam_step,
-    opt.Adamax: _adamax_step,
-    opt.Adagrad: _adagrad_step,
-    opt.Adadelta: _adadelta_step,
-    opt.Lion: _lion_step,
-    opt.AdaBelief: _adabelief_step,
-    opt.Eve: _eve_step,
-    opt.YellowFin: _yellowfin_step,
-}
 
 
 # ---------------------------------------------------------------------------------------
@@ -942,8 +702,10 @@ def _plan(o):
     if kind is opt.AdaBelief:
         return ADABELIEF, (o.lr, b1, b2, o.eps), lambda t: (1 - b1**t, 1 - b2**t)
     if kind is opt.Eve:
-        lr, b1, b2, b3, eps, f_star, rising_clip, falling_clip = _eve_constants(o)
-        return EVE, (lr, b1, b2, b3, eps, f_star, *rising_clip, *falling_clip), lambda t: (t == 1, 1 - b1**t, 1 - b2**t)
+        b3, k, big_k = float(o.betas[2]), o.lower_threshold, o.upper_threshold
+        # (δ, Δ), the clipping range of the loss ratio, for a rising and a falling loss
+        clips = (float(k + 1), float(big_k + 1), float(1 / (big_k + 1)), float(1 / (k + 1)))
+        return EVE, (o.lr, b1, b2, b3, o.eps, o.f_star, *clips), lambda t: (t == 1, 1 - b1**t, 1 - b2**t)
     if kind is opt.YellowFin and fused_gradients.LOOPS is not None:  # its tuner takes numpy's arcsinh and sinh
         beta = float(o.beta)
         return YELLOWFIN, (beta, float(np.sqrt(13.5))), lambda t: (t == 1, 1 - beta**t)
@@ -980,6 +742,75 @@ def _yellowfin_initial(init: opt.YellowFinState) -> np.ndarray:
                 init.tuned_lr, init.tuned_momentum)
     initial[2:, 0] = [average[0] for average in averages]
     return initial
+
+
+class PlannedSteps:
+    """An optimizer's steps through its plan's kernel, on (2, n) points and gradients; the
+    state is (planes (S, 2, n), YellowFin's window (n, w), else (n, 0))."""
+
+    def __init__(self, optimizer, plan):
+        self.kind, hyperparameters, self.coefficients_at = plan
+        self.hyperparameters = np.array(hyperparameters, dtype=float)
+        _, self.initial, self.width = _prepared(optimizer, self.coefficients_at, 0)
+        self.loops = compiled_loops()
+
+    def init(self, n: int):
+        return _filled(self.initial, n), np.zeros((n, self.width))
+
+    def step(self, xy, grad, state, t: int, loss=None):
+        """(new points, new state) after step t from points xy and gradients grad (2, n);
+        loss (n,): f at xy (Eve steps on it)."""
+        planes, window = state
+        xy, grad = np.ascontiguousarray(xy), np.ascontiguousarray(grad)  # the engine's compactions give F order
+        new_xy, new_planes, new_window = np.empty(xy.shape), planes.copy(order="C"), np.empty(window.shape)
+        coefficients = np.zeros(4)
+        row = self.coefficients_at(t)
+        coefficients[: len(row)] = row
+        _advance(self.kind, xy, grad, planes, new_planes, self.hyperparameters, coefficients, new_xy,
+                 _NO_LOSS if loss is None else loss, window, new_window, self.loops,
+                 np.empty(FRAME_WORDS, dtype=np.uint64))
+        return new_xy, (new_planes, new_window)
+
+    @staticmethod
+    def take(state, keep):
+        """The state of the points `keep` (a boolean mask)."""
+        planes, window = state
+        return planes[:, :, keep], window[keep]
+
+    @staticmethod
+    def unchanged(new_state, state):
+        """Per point: whether a step left every state array equal, bit for bit."""
+        (new_planes, new_window), (planes, window) = new_state, state
+        return (new_planes == planes).all(axis=(0, 1)) & (new_window == window).all(axis=1)
+
+
+class ReferenceSteps:
+    """`Optimizer.step` on (2, n) points and gradients (for an optimizer without a plan)."""
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+
+    def init(self, n: int):
+        return self.optimizer.init(np.zeros((n, 2)))
+
+    def step(self, xy, grad, state, t: int, loss=None):
+        params, state = self.optimizer.step(xy.T, grad.T, state, t, loss=loss)
+        return np.ascontiguousarray(np.asarray(params, dtype=float).T), state
+
+    @staticmethod
+    def take(state, keep):
+        return type(state)(*(a[keep] for a in state))
+
+    @staticmethod
+    def unchanged(new_state, state):
+        same = True
+        for new, old in zip(new_state, state):
+            equal = np.asarray(new == old)
+            same = same & (equal.reshape(len(equal), -1).all(1) if equal.ndim > 1 else equal)
+        return same
+
+
+_NO_LOSS = np.empty(0)
 
 
 def _whole_run_parts(function, optimizer):

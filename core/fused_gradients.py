@@ -538,7 +538,8 @@ def _compiled(f, value: bool = False):
     kernel = compiled_value if value else compiled_gradient
 
     def compute(xy):
-        out = np.empty(xy.shape[1]) if value else np.empty_like(xy)
+        xy = np.ascontiguousarray(xy, dtype=float)  # numpy's loops are called on C-ordered rows
+        out = np.empty(xy.shape[1]) if value else np.empty(xy.shape)
         kernel(kind, params, xy, out, np.empty(SCRATCH_ROWS * xy.shape[1]), loops,
                np.empty(FRAME_WORDS, dtype=np.uint64))
         return out

@@ -104,19 +104,31 @@ OPTIMIZER_SETTINGS = {
 }
 
 
-def test_every_optimizer_has_settings_here_or_no_fused_step():
+def test_every_optimizer_has_settings_here_and_a_plan():
     for name in core.OPTIMIZERS:
-        optimizer = core.get_optimizer(name)
-        assert (fused.fused_step(optimizer) is None) == (name not in OPTIMIZER_SETTINGS), name
+        assert name in OPTIMIZER_SETTINGS, name
+        assert isinstance(fused.steps_of(core.get_optimizer(name)), fused.PlannedSteps), name
+
+
+def planned_state_fields(optimizer, state) -> list:
+    """The arrays of `PlannedSteps` state in the order and layout of `optimizer.init`'s fields."""
+    planes, window = state
+    if isinstance(optimizer, core.optimizers.YellowFin):  # fused._yellowfin_initial's planes
+        return [planes[0].T, window, planes[2, 0], planes[3, 0], planes[1].T, *planes[4:, 0]]
+    reference = optimizer.init(np.zeros((planes.shape[2], 2)))
+    return [plane.T if array.ndim == 2 else plane[0] for plane, array in zip(planes, reference)]
 
 
 @pytest.mark.parametrize("name,settings", [(n, s) for n, all_settings in OPTIMIZER_SETTINGS.items()
                                            for s in all_settings])
-def test_fused_step_equals_reference(name, settings):
+def test_planned_steps_equal_reference(name, settings):
+    """Each step through the optimizer's plan (the kernels whole runs use) equals
+    `Optimizer.step` bit for bit, its new point and every state array, on random, special and
+    degenerate inputs, also at far steps."""
     rng = np.random.default_rng(zlib.crc32(f"{name}{settings}".encode()))
     optimizer = core.get_optimizer(name, **settings)
-    step = fused.fused_step(optimizer)
-    assert step is not None
+    steps = fused.steps_of(optimizer)
+    assert isinstance(steps, fused.PlannedSteps)
     n = 257
 
     def inputs(kind, grad, loss):
@@ -128,23 +140,41 @@ def test_fused_step_equals_reference(name, settings):
         return grad, losses(rng, n, kind == "special") if optimizer.needs_loss else None
 
     with np.errstate(all="ignore"):
-        for kind, steps in (("random", 12), ("special", 12), ("degenerate", 24)):
+        for kind, count in (("random", 12), ("special", 12), ("degenerate", 24)):
             params = as_engine_arrays(planes(rng, n, kind == "special"))
-            state = optimizer.init(params)
+            state, planned = optimizer.init(params), steps.init(n)
+            assert all(bitwise_equal(got, expected) for got, expected in zip(planned_state_fields(optimizer, planned),
+                                                                             state))
             grad = loss = None
-            for t in range(1, steps + 1):
+            for t in range(1, count + 1):
                 grad, loss = inputs(kind, grad, loss)
-                expected_params, expected_state = optimizer.step(params, as_engine_arrays(grad), state, t, loss=loss)
-                got_params, got_state = step(params, as_engine_arrays(grad), state, t, loss=loss)
-                assert bitwise_equal(got_params, expected_params), (name, t)
-                assert type(got_state) is type(expected_state)
-                for field, got, expected in zip(expected_state._fields, got_state, expected_state):
+                expected_params, state = optimizer.step(params, as_engine_arrays(grad), state, t, loss=loss)
+                got_xy, planned = steps.step(np.ascontiguousarray(params.T), grad, planned, t, loss=loss)
+                assert bitwise_equal(got_xy.T, expected_params), (name, t)
+                for field, got, expected in zip(state._fields, planned_state_fields(optimizer, planned), state):
                     assert bitwise_equal(got, expected), (name, t, field)
-                params, state = expected_params, expected_state
+                params = expected_params
             for t in (100, 1000, 99_999):  # far steps: bias corrections near 1
                 grad, loss = inputs(kind, grad, loss)
-                assert bitwise_equal(step(params, as_engine_arrays(grad), state, t, loss=loss)[0],
+                assert bitwise_equal(steps.step(np.ascontiguousarray(params.T), grad, planned, t, loss=loss)[0].T,
                                      optimizer.step(params, as_engine_arrays(grad), state, t, loss=loss)[0])
+
+
+def test_reference_steps_equal_the_optimizer():
+    """Without a plan (YellowFin without numpy's loops) the engine steps `Optimizer.step`."""
+    optimizer = core.get_optimizer("yellowfin", lr=0.1, curv_win_width=3)
+    steps = fused.ReferenceSteps(optimizer)
+    rng = np.random.default_rng(4)
+    xy, state = rng.normal(size=(2, 9)), steps.init(9)
+    params, expected = xy.T.copy(), optimizer.init(np.zeros((9, 2)))
+    for t in range(1, 6):
+        grad = rng.normal(size=(2, 9))
+        xy, state = steps.step(xy, grad, state, t)
+        params, expected = optimizer.step(params, grad.T, expected, t)
+        assert xy.flags.c_contiguous and bitwise_equal(xy.T, params)
+    keep = np.arange(9) % 2 == 0
+    assert all(bitwise_equal(got, want[keep]) for got, want in zip(steps.take(state, keep), expected))
+    assert steps.unchanged(state, state).all() and not steps.unchanged(state, optimizer.init(np.zeros((9, 2)))).all()
 
 
 @pytest.mark.parametrize("name", sorted(core.FUNCTIONS))
@@ -159,7 +189,7 @@ def test_fused_gradient_equals_reference(name):
         inside = np.stack([rng.uniform(x0, x1, 5000), rng.uniform(y0, y1, 5000)])
         wide = planes(rng, 3000)
         with np.errstate(all="ignore"):
-            for xy in (inside, wide, np.ascontiguousarray(inside[:, :1])):
+            for xy in (inside, wide, np.ascontiguousarray(inside[:, :1]), np.asfortranarray(wide)):
                 expected = np.stack(np.broadcast_arrays(*function.partials(xy[0], xy[1])))
                 assert bitwise_equal(gradient(xy), expected), (name, params)
 
