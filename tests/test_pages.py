@@ -79,6 +79,20 @@ def test_results_table_matches_core_run():
     assert list(table["outcome"]) == ["other minimum", "other minimum", "global minimum", "global minimum"]
 
 
+def test_noisy_paths_of_every_kind_of_optimizer():
+    """Gradient noise with Eve (steps on the loss) and YellowFin (its tuner) beside SGD and
+    Adam: every path computed, finite, and moved by the noise (the same seed, the same path)."""
+    query = {"opt": "sgd,adam,eve,yellowfin"}
+    noisy = results(with_start("two_gaussians", 0.5, 1.0, query={**query, "noise": "0.3", "seed": "3"}))
+    again = results(with_start("two_gaussians", 0.5, 1.0, query={**query, "noise": "0.3", "seed": "3"}))
+    quiet = results(with_start("two_gaussians", 0.5, 1.0, query=query))
+    assert len(noisy) == 4 and list(noisy["optimizer"]) == list(quiet["optimizer"])
+    finals = noisy[["final x", "final y", "final f"]].to_numpy(dtype=float)
+    assert np.isfinite(finals).all()
+    assert np.array_equal(finals, again[["final x", "final y", "final f"]].to_numpy(dtype=float))
+    assert (finals != quiet[["final x", "final y", "final f"]].to_numpy(dtype=float)).any(axis=1).all()
+
+
 def test_preset_switch_changes_the_settings_and_the_url():
     at = with_start("two_gaussians", 0.5, 1.0)
     assert at.session_state["two_gaussians.w.adam.lr"] == 0.01
