@@ -274,6 +274,26 @@ def test_divergence_is_flagged_and_stopped_without_warnings(record):
         assert result.steps_to_converge[i] == -1 and result.minimum_index[i] == -1
 
 
+@pytest.mark.parametrize("name", sorted(core.OPTIMIZERS))
+def test_every_optimizer_diverges_quietly(name):
+    """A huge lr takes every optimizer out of the floating-point range (whole runs, per-step
+    runs with noise, recorded or not): flagged, stopped at a finite point, no warning."""
+    rosenbrock = core.get_function("rosenbrock")
+    optimizer = core.get_optimizer(name, lr=1e300)
+    starts = np.array([[0.5, 0.5], [-1.0, 2.0], [1.5, -0.5]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for record in (True, False):
+            for noise in (0.0, 0.1):
+                result = core.run(rosenbrock, optimizer, starts, 40, record=record, noise=noise, seed=1)
+                assert result.diverged.all(), (record, noise, result.diverged_at)
+                assert (result.outcome == core.DIVERGED).all()
+                assert np.isfinite(result.final).all() and np.isfinite(result.final_loss).all()
+                if record:
+                    assert np.isfinite(result.points).all() and np.isfinite(result.losses).all()
+        np.add(np.ones(3), 1.0)  # no floating-point flag left behind for numpy to report
+
+
 @pytest.mark.parametrize("record", [True, False])
 def test_non_finite_gradient_at_the_start(record):
     with warnings.catch_warnings():
