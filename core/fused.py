@@ -38,7 +38,7 @@ numpy's in the last bit: hence numpy's ufuncs in between, or their loops called 
 
 Layout: the engine keeps points and every per-coordinate array as (2, n) C-contiguous
 arrays (row 0 = x, row 1 = y); an optimizer's state as (S, 2, n) planes, an (n,) array in
-row 0 of its plane (`_prepared`).
+row 0 of its plane (`_initial_state`).
 """
 
 from __future__ import annotations
@@ -71,6 +71,12 @@ def steps_of(optimizer):
 # The engine's per-step bookkeeping (see engine._Tracker)
 # ---------------------------------------------------------------------------------------
 _SUBNORMAL_ROOT = 2.0**-511  # below it a square is subnormal (or 0)
+
+
+@_jit
+def _finite(z):
+    """Whether z is finite: z − z is 0 for a finite z and NaN for ±inf or NaN."""
+    return z - z == 0
 
 
 @_jit
@@ -579,7 +585,7 @@ def _finite_columns(kind, p, g, loss):
     """Per point: p, g and (for Eve, which steps on it) the loss all finite."""
     keep = np.empty(p.shape[1], dtype=np.bool_)
     for i in range(p.shape[1]):
-        keep[i] = _all_finite(p[0, i], p[1, i], g[0, i], g[1, i]) and (kind != EVE or loss[i] - loss[i] == 0)
+        keep[i] = _all_finite(p[0, i], p[1, i], g[0, i], g[1, i]) and (kind != EVE or _finite(loss[i]))
     return keep
 
 
@@ -590,7 +596,7 @@ def _loss_finite(kind, loss):
         return True
     bad = False
     for i in range(loss.shape[0]):
-        bad |= not (loss[i] - loss[i] == 0)
+        bad |= not _finite(loss[i])
     return not bad
 
 
@@ -712,25 +718,34 @@ def _plan(o):
     return None
 
 
-def _prepared(optimizer, coefficients_at, steps):
-    """The coefficients (steps+1, 4) of every step, the initial state of one point as (S, 2)
-    planes ((n,) arrays in row 0) and YellowFin's window width (else 0): every optimizer with
-    a plan starts from the same state at every point (zeros, ones, its initial accumulator;
-    tests/test_fused.py checks)."""
-    coefficients = np.zeros((steps + 1, 4))
-    rows = [coefficients_at(t) for t in range(1, steps + 1)]
+def _coefficients(coefficients_at, steps) -> np.ndarray:
+    """(len(steps), 4): in row i the coefficients of step steps[i], zero-padded."""
+    rows = [coefficients_at(t) for t in steps]
+    table = np.zeros((len(rows), 4))
     if rows and rows[0]:
-        coefficients[1:, : len(rows[0])] = rows
+        table[:, : len(rows[0])] = rows
+    return table
+
+
+def _run_coefficients(coefficients_at, steps: int) -> np.ndarray:
+    """(steps + 1, 4) for a whole run: row t holds step t's coefficients (row 0 unused)."""
+    return np.concatenate([np.zeros((1, 4)), _coefficients(coefficients_at, range(1, steps + 1))])
+
+
+def _initial_state(optimizer):
+    """The initial state of one point as (S, 2) planes ((n,) arrays in row 0) and YellowFin's
+    window width (else 0): every optimizer with a plan starts from the same state at every
+    point (zeros, ones, its initial accumulator; tests/test_fused.py checks)."""
     init = optimizer.init(np.zeros((1, 2)))
     if isinstance(optimizer, opt.YellowFin):
-        return coefficients, _yellowfin_initial(init), init.curvatures.shape[1]  # the window starts at 0, as init's
+        return _yellowfin_initial(init), init.curvatures.shape[1]  # the window starts at 0, as init's
     initial = np.zeros((max(len(init), 1), 2))
     for plane, array in zip(initial, init):
         if array.ndim == 2:
             plane[:] = array[0]
         else:
             plane[0] = array[0]
-    return coefficients, initial, 0
+    return initial, 0
 
 
 def _yellowfin_initial(init: opt.YellowFinState) -> np.ndarray:
@@ -751,7 +766,7 @@ class PlannedSteps:
     def __init__(self, optimizer, plan):
         self.kind, hyperparameters, self.coefficients_at = plan
         self.hyperparameters = np.array(hyperparameters, dtype=float)
-        _, self.initial, self.width = _prepared(optimizer, self.coefficients_at, 0)
+        self.initial, self.width = _initial_state(optimizer)
         self.loops = compiled_loops()
 
     def init(self, n: int):
@@ -763,9 +778,7 @@ class PlannedSteps:
         planes, window = state
         xy, grad = np.ascontiguousarray(xy), np.ascontiguousarray(grad)  # the engine's compactions give F order
         new_xy, new_planes, new_window = np.empty(xy.shape), planes.copy(order="C"), np.empty(window.shape)
-        coefficients = np.zeros(4)
-        row = self.coefficients_at(t)
-        coefficients[: len(row)] = row
+        coefficients = _coefficients(self.coefficients_at, (t,))[0]
         _advance(self.kind, xy, grad, planes, new_planes, self.hyperparameters, coefficients, new_xy,
                  _NO_LOSS if loss is None else loss, window, new_window, self.loops,
                  np.empty(FRAME_WORDS, dtype=np.uint64))
@@ -832,11 +845,11 @@ def whole_run(function, optimizer):
     if parts is None:
         return None
     f_kind, f_params, kind, h, coefficients_at = parts
-    loops = compiled_loops()
+    loops, (initial, width) = compiled_loops(), _initial_state(optimizer)
 
     def run(xy, steps, draws=None, scale=0.0):
         xy = np.ascontiguousarray(xy)
-        coefficients, initial, width = _prepared(optimizer, coefficients_at, steps)
+        coefficients = _run_coefficients(coefficients_at, steps)
         points, gradients = np.empty((2, steps + 1) + xy.shape)
         draws = np.empty((0,) + xy.shape) if draws is None else np.ascontiguousarray(draws, dtype=float)
         _record_run(f_kind, f_params, loops, kind, h, coefficients, initial, width, xy, draws, float(scale),
@@ -855,11 +868,11 @@ def tracked_run(function, optimizer):
     if parts is None:
         return None
     f_kind, f_params, kind, h, coefficients_at = parts
-    loops = compiled_loops()
+    loops, (initial, width) = compiled_loops(), _initial_state(optimizer)
 
     def run(xy, steps, minima, squared_tolerance, squared_gradient_tolerance):
         xy = np.ascontiguousarray(xy)
-        coefficients, initial, width = _prepared(optimizer, coefficients_at, steps)
+        coefficients = _run_coefficients(coefficients_at, steps)
         n = xy.shape[1]
         final, final_gradient = np.empty((2, n)), np.empty((2, n))
         since, diverged_at = np.empty((len(minima) + 1, n)), np.full(n, -1)

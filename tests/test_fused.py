@@ -357,7 +357,7 @@ def test_without_numpys_loops_the_functions_that_need_them_have_no_whole_run(mon
 
 
 def test_whole_runs_start_every_point_from_the_same_state():
-    """fused._prepared gives the kernels one point's initial state for all points."""
+    """fused._initial_state gives the kernels one point's initial state for all points."""
     params = np.random.default_rng(3).normal(size=(7, 2)) * 10
     for name, all_settings in OPTIMIZER_SETTINGS.items():
         for settings in all_settings:
@@ -365,7 +365,7 @@ def test_whole_runs_start_every_point_from_the_same_state():
             plan = fused._plan(optimizer)
             if plan is None:
                 continue
-            _, initial, width = fused._prepared(optimizer, plan[2], 3)
+            initial, width = fused._initial_state(optimizer)
             if name == "yellowfin":  # its own planes (fused._yellowfin_initial), from any one point's state
                 assert all((array == array[:1]).all() for array in optimizer.init(params))
                 assert np.array_equal(initial, fused._yellowfin_initial(optimizer.init(params[:1])))
