@@ -94,11 +94,27 @@ def data_to_page(frame, x: float, y: float) -> tuple[float, float]:
     return px, py
 
 
+HOVER_NEAR = """([x, y]) => {
+    const gd = document.querySelector('.js-plotly-plot'), hover = gd._hoverdata;
+    if (!hover || !hover.length) return false;
+    const near = (value, target, range) => Math.abs(value - target) <= 0.03 * Math.abs(range[1] - range[0]);
+    return hover.some(p => near(p.x, x, gd._fullLayout.xaxis.range) && near(p.y, y, gd._fullLayout.yaxis.range));
+}"""
+
+
 def click_data_point(page, frame, x: float, y: float) -> None:
+    """Move to (x, y), wait until plotly hovers a point there (it clicks the last hovered
+    point, and a busy machine can lag behind the mouse), then click."""
     px, py = data_to_page(frame, x, y)
-    page.mouse.move(px, py)
+    for nudge in (0, 1, -1):
+        page.mouse.move(px + nudge, py)
+        try:
+            frame.wait_for_function(HOVER_NEAR, arg=[x, y], timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 - move again; the caller's assertions report a miss
+            continue
     page.wait_for_timeout(120)
-    page.mouse.click(px, py)
+    page.mouse.click(px + nudge, py)
 
 
 def plotly_frame(page):
