@@ -48,7 +48,7 @@ import numpy as np
 from . import optimizers as opt
 from . import fused_gradients
 from .fused_gradients import (FRAME_WORDS, GRADIENTS, SCRATCH_ROWS, compiled_gradient, compiled_kind,
-                              compiled_loops, compiled_value, jit as _jit)
+                              compiled_loops, compiled_value, inline as _inline, jit as _jit)
 from .numpy_loops import ARCSINH, SINH, apply
 
 _TINY = float(opt._TINY)  # Eve's floor of f − f*, the smallest positive normal float
@@ -73,23 +73,37 @@ def steps_of(optimizer):
 _SUBNORMAL_ROOT = 2.0**-511  # below it a square is subnormal (or 0)
 
 
-@_jit
+@_inline
 def _finite(z):
     """Whether z is finite: z − z is 0 for a finite z and NaN for ±inf or NaN."""
     return z - z == 0
 
 
-@_jit
+@_inline
 def _all_finite(x, y, gx, gy):
     """Whether all four are finite: z − z is 0 for a finite z and NaN for ±inf or NaN
     (branch-free, so that loops calling it vectorize)."""
     return ((x - x) + (y - y) + (gx - gx) + (gy - gy)) == 0
 
 
-@_jit
+@_inline
 def _without_tiny(d, tiny):
     """d, or +0 if |d| < tiny (NaN and ±inf stay)."""
     return 0.0 if abs(d) < tiny else d
+
+
+@_inline
+def squares_tiny(squared_bound):
+    """The size below which `later_mark` may square a difference as 0 (see `track`)."""
+    return _SUBNORMAL_ROOT if squared_bound >= 2.0**-900 else 0.0
+
+
+@_inline
+def later_mark(since, dx, dy, squared_bound, t1, tiny):
+    """max(since, copysign(t1, dx² + (dy² − squared_bound))), a difference below tiny squared as 0."""
+    dx, dy = _without_tiny(dx, tiny), _without_tiny(dy, tiny)
+    mark = np.copysign(t1, dx * dx + (dy * dy - squared_bound))
+    return mark if mark > since else since
 
 
 @_jit
@@ -106,21 +120,16 @@ def track(x, y, gx, gy, mx, my, squared_tolerance, squared_gradient_tolerance, s
     matters for speed only: a run converging along y = 0 squares numbers down to 1e-200,
     and the CPU computes each subnormal result in microcode, ~100 times slower."""
     n, k_minima = x.shape[0], mx.shape[0]
-    tiny = _SUBNORMAL_ROOT if squared_tolerance >= 2.0**-900 else 0.0
+    tiny = squares_tiny(squared_tolerance)
     for k in range(k_minima):
         row = since[k]
         for i in range(n):
-            dx = _without_tiny(x[i] - mx[k], tiny)
-            dy = _without_tiny(y[i] - my[k], tiny)
-            mark = np.copysign(t1, dx * dx + (dy * dy - squared_tolerance))
-            row[i] = mark if mark > row[i] else row[i]
+            row[i] = later_mark(row[i], x[i] - mx[k], y[i] - my[k], squared_tolerance, t1, tiny)
     row = since[k_minima]
-    tiny = _SUBNORMAL_ROOT if squared_gradient_tolerance >= 2.0**-900 else 0.0
+    tiny = squares_tiny(squared_gradient_tolerance)
     not_finite = False
     for i in range(n):
-        gxi, gyi = _without_tiny(gx[i], tiny), _without_tiny(gy[i], tiny)
-        mark = np.copysign(t1, gxi * gxi + (gyi * gyi - squared_gradient_tolerance))
-        row[i] = mark if mark > row[i] else row[i]
+        row[i] = later_mark(row[i], gx[i], gy[i], squared_gradient_tolerance, t1, tiny)
         not_finite |= not _all_finite(x[i], y[i], gx[i], gy[i])
     return not not_finite
 
@@ -148,14 +157,14 @@ def conclude(x, y, gx, gy, mx, my, squared_tolerance, squared_gradient_tolerance
         label[i], converged_since[i] = found, int(since)
 
 
-@_jit
+@_inline
 def _lerp(start, end, weight):
     if abs(weight) < 0.5:
         return start + weight * (end - start)
     return end - (end - start) * (1 - weight)
 
 
-@_jit
+@_inline
 def _decayed(p, g, lr, weight_decay, decoupled):
     """optimizers._weight_decay: (p, g + λp) coupled, ((1 − γλ)p, g) decoupled, for λ ≠ 0."""
     if weight_decay == 0:
@@ -165,7 +174,7 @@ def _decayed(p, g, lr, weight_decay, decoupled):
     return p, g + weight_decay * p
 
 
-@_jit
+@_inline
 def _maximum(a, b):
     """np.maximum: NaN if either is NaN; b on a tie (max(0, −0) is −0, as numpy's)."""
     if a > b or a != a:
@@ -173,7 +182,7 @@ def _maximum(a, b):
     return b
 
 
-@_jit
+@_inline
 def _minimum(a, b):
     """np.minimum: NaN if either is NaN; b on a tie (min(−0, 0) is 0, as numpy's)."""
     if a < b or a != a:
@@ -181,7 +190,7 @@ def _minimum(a, b):
     return b
 
 
-@_jit
+@_inline
 def _sign(a):
     """np.sign: ±1, 0 for ±0, NaN for NaN."""
     if a > 0:
@@ -193,28 +202,135 @@ def _sign(a):
     return a
 
 
+# Each optimizer's step on one coordinate (an "element", see fused_gradients.inline): the
+# new coordinate and state. The loops below run them over (2, n) planes; core/fused_pairs.py
+# runs them inside its per-pair passes.
+@_inline
+def _sgd_at(p, g, lr, weight_decay):
+    g = _decayed(p, g, lr, weight_decay, False)[1]
+    return p - lr * g
+
+
+@_inline
+def _heavy_ball_at(p, g, b, first, lr, momentum, dampening, weight_decay, nesterov):
+    g = _decayed(p, g, lr, weight_decay, False)[1]
+    b = g if first else momentum * b + (1 - dampening) * g
+    if nesterov:
+        return p - lr * (g + momentum * b), b
+    return p - lr * b, b
+
+
+@_inline
+def _rmsprop_at(p, g, v, gbar, b, lr, alpha, eps, weight_decay, momentum, centered):
+    g = _decayed(p, g, lr, weight_decay, False)[1]
+    v = alpha * v + (1 - alpha) * g * g
+    if centered:
+        gbar = _lerp(gbar, g, 1 - alpha)
+        avg = np.sqrt(v - gbar * gbar) + eps
+    else:
+        avg = np.sqrt(v) + eps
+    if momentum > 0:
+        b = momentum * b + g / avg
+        return p - lr * b, v, gbar, b
+    return p - lr * g / avg, v, gbar, b
+
+
+@_inline
+def _adam_at(p, g, m, v, v_max, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, bias_correction,
+             step_size, bias_correction2_sqrt):
+    """(p, m, v, v_max): v before the AMSGrad maximum, v_max after it."""
+    p, g = _decayed(p, g, lr, weight_decay, decoupled)
+    m = _lerp(m, g, 1 - beta1)
+    v = beta2 * v + (1 - beta2) * g * g
+    denominator = v
+    if amsgrad:
+        v_max = _maximum(v_max, v)
+        denominator = v_max
+    if bias_correction:
+        return p - step_size * m / (np.sqrt(denominator) / bias_correction2_sqrt + eps), m, v, v_max
+    return p - lr * m / (np.sqrt(denominator) + eps), m, v, v_max
+
+
+@_inline
+def _nadam_at(p, g, m, v, product, lr, beta1, beta2, eps, weight_decay, decoupled, mu, mu_next,
+              bias_correction2):
+    """product: this step's μ product (the point's, shared by its coordinates)."""
+    p, g = _decayed(p, g, lr, weight_decay, decoupled)
+    m = _lerp(m, g, 1 - beta1)
+    v = beta2 * v + (1 - beta2) * g * g
+    denom = np.sqrt(v / bias_correction2) + eps
+    grad_size = -lr * (1.0 - mu) / (1.0 - product)
+    momentum_size = (-lr * mu_next) / (1.0 - product * mu_next)
+    p = p + grad_size * g / denom
+    return p + momentum_size * m / denom, m, v
+
+
+@_inline
+def _radam_at(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, bias_correction1,
+              bias_correction2_sqrt, rectified, rect):
+    p, g = _decayed(p, g, lr, weight_decay, decoupled)
+    m = _lerp(m, g, 1 - beta1)
+    v = beta2 * v + (1 - beta2) * g * g
+    m_hat = m / bias_correction1
+    if rectified:
+        adaptive_lr = bias_correction2_sqrt / (np.sqrt(v) + eps)
+        return p - m_hat * lr * adaptive_lr * rect, m, v
+    return p - m_hat * lr, m, v
+
+
+@_inline
+def _adamax_at(p, g, m, u, lr, beta1, beta2, eps, weight_decay, step_size):
+    p, g = _decayed(p, g, lr, weight_decay, False)
+    m = _lerp(m, g, 1 - beta1)
+    u = _maximum(beta2 * u, abs(g) + eps)
+    return p - step_size * m / u, m, u
+
+
+@_inline
+def _adagrad_at(p, g, total, lr, eps, weight_decay, step_size):
+    p, g = _decayed(p, g, lr, weight_decay, False)
+    total = total + g * g
+    return p - step_size * g / (np.sqrt(total) + eps), total
+
+
+@_inline
+def _adadelta_at(p, g, v, u, lr, rho, eps, weight_decay):
+    p, g = _decayed(p, g, lr, weight_decay, False)
+    v = rho * v + (1 - rho) * g * g
+    delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+    return p - lr * delta, v, rho * u + (1 - rho) * delta * delta
+
+
+@_inline
+def _lion_at(p, g, m, lr, beta1, beta2, weight_decay):
+    direction = _sign(beta1 * m + (1 - beta1) * g)
+    p, g = _decayed(p, g, lr, weight_decay, True)
+    return p - lr * direction, beta2 * m + (1 - beta2) * g
+
+
+@_inline
+def _adabelief_at(p, g, m, s, lr, beta1, beta2, eps, bias_correction1, bias_correction2):
+    m = beta1 * m + (1 - beta1) * g
+    surprise = g - m
+    s = beta2 * s + (1 - beta2) * surprise * surprise + eps
+    m_hat = m / bias_correction1
+    s_hat = s / bias_correction2
+    return p - lr * m_hat / (np.sqrt(s_hat) + eps), m, s
+
+
 @_jit
 def _sgd(p, g, lr, weight_decay, out):
     for c in range(2):
         for i in range(p.shape[1]):
-            gi = _decayed(p[c, i], g[c, i], lr, weight_decay, False)[1]
-            out[c, i] = p[c, i] - lr * gi
+            out[c, i] = _sgd_at(p[c, i], g[c, i], lr, weight_decay)
 
 
 @_jit
 def _heavy_ball(p, g, b, first, lr, momentum, dampening, weight_decay, nesterov, out_p, out_b):
     for c in range(2):
         for i in range(p.shape[1]):
-            gi = _decayed(p[c, i], g[c, i], lr, weight_decay, False)[1]
-            if first:
-                bi = gi
-            else:
-                bi = momentum * b[c, i] + (1 - dampening) * gi
-            out_b[c, i] = bi
-            if nesterov:
-                out_p[c, i] = p[c, i] - lr * (gi + momentum * bi)
-            else:
-                out_p[c, i] = p[c, i] - lr * bi
+            out_p[c, i], out_b[c, i] = _heavy_ball_at(p[c, i], g[c, i], b[c, i], first, lr, momentum, dampening,
+                                                      weight_decay, nesterov)
 
 
 @_jit
@@ -222,21 +338,8 @@ def _rmsprop(p, g, v, gbar, b, lr, alpha, eps, weight_decay, momentum, centered,
              out_p, out_v, out_gbar, out_b):
     for c in range(2):
         for i in range(p.shape[1]):
-            gi = _decayed(p[c, i], g[c, i], lr, weight_decay, False)[1]
-            vi = alpha * v[c, i] + (1 - alpha) * gi * gi
-            out_v[c, i] = vi
-            if centered:
-                gbar_i = _lerp(gbar[c, i], gi, 1 - alpha)
-                out_gbar[c, i] = gbar_i
-                avg = np.sqrt(vi - gbar_i * gbar_i) + eps
-            else:
-                avg = np.sqrt(vi) + eps
-            if momentum > 0:
-                bi = momentum * b[c, i] + gi / avg
-                out_b[c, i] = bi
-                out_p[c, i] = p[c, i] - lr * bi
-            else:
-                out_p[c, i] = p[c, i] - lr * gi / avg
+            out_p[c, i], out_v[c, i], out_gbar[c, i], out_b[c, i] = _rmsprop_at(
+                p[c, i], g[c, i], v[c, i], gbar[c, i], b[c, i], lr, alpha, eps, weight_decay, momentum, centered)
 
 
 @_jit
@@ -244,17 +347,9 @@ def _adam(p, g, m, v, v_max, lr, beta1, beta2, eps, weight_decay, decoupled, ams
           bias_correction, step_size, bias_correction2_sqrt, out_p, out_m, out_v, out_v_max):
     for c in range(2):
         for i in range(p.shape[1]):
-            pi, gi = _decayed(p[c, i], g[c, i], lr, weight_decay, decoupled)
-            mi = _lerp(m[c, i], gi, 1 - beta1)
-            vi = beta2 * v[c, i] + (1 - beta2) * gi * gi
-            out_m[c, i], out_v[c, i] = mi, vi
-            if amsgrad:
-                vi = _maximum(v_max[c, i], vi)
-                out_v_max[c, i] = vi
-            if bias_correction:
-                out_p[c, i] = pi - step_size * mi / (np.sqrt(vi) / bias_correction2_sqrt + eps)
-            else:
-                out_p[c, i] = pi - lr * mi / (np.sqrt(vi) + eps)
+            out_p[c, i], out_m[c, i], out_v[c, i], out_v_max[c, i] = _adam_at(
+                p[c, i], g[c, i], m[c, i], v[c, i], v_max[c, i], lr, beta1, beta2, eps, weight_decay, decoupled,
+                amsgrad, bias_correction, step_size, bias_correction2_sqrt)
 
 
 @_jit
@@ -264,16 +359,9 @@ def _nadam(p, g, m, v, mu_product, lr, beta1, beta2, eps, weight_decay, decouple
         out_mu_product[i] = mu_product[i] * mu
     for c in range(2):
         for i in range(p.shape[1]):
-            pi, gi = _decayed(p[c, i], g[c, i], lr, weight_decay, decoupled)
-            product = out_mu_product[i]
-            mi = _lerp(m[c, i], gi, 1 - beta1)
-            vi = beta2 * v[c, i] + (1 - beta2) * gi * gi
-            out_m[c, i], out_v[c, i] = mi, vi
-            denom = np.sqrt(vi / bias_correction2) + eps
-            grad_size = -lr * (1.0 - mu) / (1.0 - product)
-            momentum_size = (-lr * mu_next) / (1.0 - product * mu_next)
-            pi = pi + grad_size * gi / denom
-            out_p[c, i] = pi + momentum_size * mi / denom
+            out_p[c, i], out_m[c, i], out_v[c, i] = _nadam_at(
+                p[c, i], g[c, i], m[c, i], v[c, i], out_mu_product[i], lr, beta1, beta2, eps, weight_decay,
+                decoupled, mu, mu_next, bias_correction2)
 
 
 @_jit
@@ -281,74 +369,48 @@ def _radam(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, bias_corr
            bias_correction2_sqrt, rectified, rect, out_p, out_m, out_v):
     for c in range(2):
         for i in range(p.shape[1]):
-            pi, gi = _decayed(p[c, i], g[c, i], lr, weight_decay, decoupled)
-            mi = _lerp(m[c, i], gi, 1 - beta1)
-            vi = beta2 * v[c, i] + (1 - beta2) * gi * gi
-            out_m[c, i], out_v[c, i] = mi, vi
-            m_hat = mi / bias_correction1
-            if rectified:
-                adaptive_lr = bias_correction2_sqrt / (np.sqrt(vi) + eps)
-                out_p[c, i] = pi - m_hat * lr * adaptive_lr * rect
-            else:
-                out_p[c, i] = pi - m_hat * lr
+            out_p[c, i], out_m[c, i], out_v[c, i] = _radam_at(
+                p[c, i], g[c, i], m[c, i], v[c, i], lr, beta1, beta2, eps, weight_decay, decoupled,
+                bias_correction1, bias_correction2_sqrt, rectified, rect)
 
 
 @_jit
 def _adamax(p, g, m, u, lr, beta1, beta2, eps, weight_decay, step_size, out_p, out_m, out_u):
     for c in range(2):
         for i in range(p.shape[1]):
-            pi, gi = _decayed(p[c, i], g[c, i], lr, weight_decay, False)
-            mi = _lerp(m[c, i], gi, 1 - beta1)
-            ui = _maximum(beta2 * u[c, i], abs(gi) + eps)
-            out_m[c, i], out_u[c, i] = mi, ui
-            out_p[c, i] = pi - step_size * mi / ui
+            out_p[c, i], out_m[c, i], out_u[c, i] = _adamax_at(p[c, i], g[c, i], m[c, i], u[c, i], lr, beta1, beta2,
+                                                               eps, weight_decay, step_size)
 
 
 @_jit
 def _adagrad(p, g, total, lr, eps, weight_decay, step_size, out_p, out_total):
     for c in range(2):
         for i in range(p.shape[1]):
-            pi, gi = _decayed(p[c, i], g[c, i], lr, weight_decay, False)
-            s = total[c, i] + gi * gi
-            out_total[c, i] = s
-            out_p[c, i] = pi - step_size * gi / (np.sqrt(s) + eps)
+            out_p[c, i], out_total[c, i] = _adagrad_at(p[c, i], g[c, i], total[c, i], lr, eps, weight_decay,
+                                                       step_size)
 
 
 @_jit
 def _adadelta(p, g, v, u, lr, rho, eps, weight_decay, out_p, out_v, out_u):
     for c in range(2):
         for i in range(p.shape[1]):
-            pi, gi = _decayed(p[c, i], g[c, i], lr, weight_decay, False)
-            vi = rho * v[c, i] + (1 - rho) * gi * gi
-            delta = np.sqrt(u[c, i] + eps) / np.sqrt(vi + eps) * gi
-            out_v[c, i] = vi
-            out_u[c, i] = rho * u[c, i] + (1 - rho) * delta * delta
-            out_p[c, i] = pi - lr * delta
+            out_p[c, i], out_v[c, i], out_u[c, i] = _adadelta_at(p[c, i], g[c, i], v[c, i], u[c, i], lr, rho, eps,
+                                                                 weight_decay)
 
 
 @_jit
 def _lion(p, g, m, lr, beta1, beta2, weight_decay, out_p, out_m):
     for c in range(2):
         for i in range(p.shape[1]):
-            gi = g[c, i]
-            direction = _sign(beta1 * m[c, i] + (1 - beta1) * gi)
-            pi, gi = _decayed(p[c, i], gi, lr, weight_decay, True)
-            out_m[c, i] = beta2 * m[c, i] + (1 - beta2) * gi
-            out_p[c, i] = pi - lr * direction
+            out_p[c, i], out_m[c, i] = _lion_at(p[c, i], g[c, i], m[c, i], lr, beta1, beta2, weight_decay)
 
 
 @_jit
 def _adabelief(p, g, m, s, lr, beta1, beta2, eps, bias_correction1, bias_correction2, out_p, out_m, out_s):
     for c in range(2):
         for i in range(p.shape[1]):
-            gi = g[c, i]
-            mi = beta1 * m[c, i] + (1 - beta1) * gi
-            surprise = gi - mi
-            si = beta2 * s[c, i] + (1 - beta2) * surprise * surprise + eps
-            out_m[c, i], out_s[c, i] = mi, si
-            m_hat = mi / bias_correction1
-            s_hat = si / bias_correction2
-            out_p[c, i] = p[c, i] - lr * m_hat / (np.sqrt(s_hat) + eps)
+            out_p[c, i], out_m[c, i], out_s[c, i] = _adabelief_at(p[c, i], g[c, i], m[c, i], s[c, i], lr, beta1,
+                                                                  beta2, eps, bias_correction1, bias_correction2)
 
 
 @_jit
@@ -739,7 +801,10 @@ def _initial_state(optimizer):
     init = optimizer.init(np.zeros((1, 2)))
     if isinstance(optimizer, opt.YellowFin):
         return _yellowfin_initial(init), init.curvatures.shape[1]  # the window starts at 0, as init's
-    initial = np.zeros((max(len(init), 1), 2))
+    planes = max(len(init), 1)
+    if isinstance(optimizer, (opt.Adam, opt.AdamW)):
+        planes = 3  # the Adam kernel carries an AMSGrad maximum along (unchanged without AMSGrad)
+    initial = np.zeros((max(planes, len(init)), 2))
     for plane, array in zip(initial, init):
         if array.ndim == 2:
             plane[:] = array[0]

@@ -23,6 +23,10 @@ from . import numpy_loops
 from .numpy_loops import COS, EXP, FRAME_WORDS, HYPOT, LOOPS, POWER, SIN, apply, apply_binary
 
 jit = njit(cache=True, nogil=True, error_model="numpy")
+# Per-point formulas ("elements"), inlined into every loop that calls them: numba's own
+# inlining, as LLVM only vectorizes a loop whose body has no calls left. The loops here and
+# the per-pair passes (core/fused_pairs.py) share them, so each formula is written once.
+inline = njit(inline="always", error_model="numpy")
 
 
 @jit
@@ -43,33 +47,43 @@ def _sum(x, y, out):
 _TINY_ROOT = 2.0**-511  # below it a square is subnormal (or 0)
 
 
-@jit
-def _two_gaussian_exponents(x, y, c, d, out):
-    """out = −((x−1)² + y²)/c and −((x+1)² + y²)/d, the exponents whose exp the reference takes.
+def _two_gaussian_tiny(c: float, d: float) -> float:
+    """The |y| below which `_two_gaussian_exponents_at` may take y² as 0 (0.0: never)."""
+    return _TINY_ROOT if c >= 2.0**-40 and d >= 2.0**-40 else 0.0
 
-    y² is taken as 0 for |y| < 2⁻⁵¹¹ when c, d ≥ 2⁻⁴⁰, which changes no exp: either (x∓1)²
-    ≥ 2⁻⁹⁶⁹, and adding y² < 2⁻¹⁰²² (less than half its ulp) leaves it unchanged, or both
-    sums are below 2⁻⁹⁶⁸, the exponents below 2⁻⁹²⁸ in size, and exp gives 1 for both.
-    This is for speed only: runs converging to y = 0 square numbers down to 1e-200, and the
-    CPU computes a subnormal product in microcode, ~100 times slower (SGD on the article's
-    bowl does so in 12% of its steps)."""
-    tiny = _TINY_ROOT if c >= 2.0**-40 and d >= 2.0**-40 else 0.0
+
+@inline
+def _two_gaussian_exponents_at(x, y, c, d, tiny):
+    """−((x−1)² + y²)/c and −((x+1)² + y²)/d, the exponents whose exp the reference takes.
+
+    y² is taken as 0 for |y| < tiny = 2⁻⁵¹¹ (when c, d ≥ 2⁻⁴⁰, `_two_gaussian_tiny`), which
+    changes no exp: either (x∓1)² ≥ 2⁻⁹⁶⁹, and adding y² < 2⁻¹⁰²² (less than half its ulp)
+    leaves it unchanged, or both sums are below 2⁻⁹⁶⁸, the exponents below 2⁻⁹²⁸ in size, and
+    exp gives 1 for both. This is for speed only: runs converging to y = 0 square numbers down
+    to 1e-200, and the CPU computes a subnormal product in microcode, ~100 times slower (SGD
+    on the article's bowl does so in 12% of its steps)."""
+    y2 = 0.0 if abs(y) < tiny else y * y
+    right, left = x - 1, x + 1
+    return -(right * right + y2) / c, -(left * left + y2) / d
+
+
+@jit
+def _two_gaussian_exponents(x, y, c, d, tiny, out):
     for i in range(x.shape[0]):
-        y2 = 0.0 if abs(y[i]) < tiny else y[i] * y[i]
-        right = x[i] - 1
-        left = x[i] + 1
-        out[0, i] = -(right * right + y2) / c
-        out[1, i] = -(left * left + y2) / d
+        out[0, i], out[1, i] = _two_gaussian_exponents_at(x[i], y[i], c, d, tiny)
+
+
+@inline
+def _two_gaussian_gradient_at(x, y, exp_right, exp_left, right_scale, left_scale):
+    right, left = right_scale * exp_right, left_scale * exp_left
+    return 2 * x + right * (x - 1) + left * (x + 1), 2 * y + (right + left) * y
 
 
 @jit
 def _two_gaussian_gradient(x, y, exps, right_scale, left_scale, out):
     for i in range(x.shape[0]):
-        xi, yi = x[i], y[i]
-        right = right_scale * exps[0, i]
-        left = left_scale * exps[1, i]
-        out[0, i] = 2 * xi + right * (xi - 1) + left * (xi + 1)
-        out[1, i] = 2 * yi + (right + left) * yi
+        out[0, i], out[1, i] = _two_gaussian_gradient_at(x[i], y[i], exps[0, i], exps[1, i], right_scale,
+                                                         left_scale)
 
 
 @jit
@@ -79,11 +93,15 @@ def _two_gaussian_value(x, y, exps, a, b, out):
 
 
 # ---------------------------------------------------------------------------------------
+@inline
+def _rastrigin_gradient_at(x, y, k, sine_x, sine_y):
+    return 2 * x + k * sine_x, 2 * y + k * sine_y
+
+
 @jit
 def _rastrigin_gradient(x, y, k, sines, out):
     for i in range(x.shape[0]):
-        out[0, i] = 2 * x[i] + k * sines[0, i]
-        out[1, i] = 2 * y[i] + k * sines[1, i]
+        out[0, i], out[1, i] = _rastrigin_gradient_at(x[i], y[i], k, sines[0, i], sines[1, i])
 
 
 @jit
@@ -93,13 +111,16 @@ def _rastrigin_value(x, y, two_a, a, cosines, out):
 
 
 # ---------------------------------------------------------------------------------------
+@inline
+def _rosenbrock_gradient_at(x, y, a, four_b, two_b):
+    valley = y - x * x
+    return -2 * (a - x) - four_b * x * valley, two_b * valley
+
+
 @jit
 def _rosenbrock_gradient(x, y, a, four_b, two_b, out):
     for i in range(x.shape[0]):
-        xi = x[i]
-        valley = y[i] - xi * xi
-        out[0, i] = -2 * (a - xi) - four_b * xi * valley
-        out[1, i] = two_b * valley
+        out[0, i], out[1, i] = _rosenbrock_gradient_at(x[i], y[i], a, four_b, two_b)
 
 
 def _rosenbrock_constants(f: fn.Rosenbrock) -> tuple[float, float, float]:
@@ -116,13 +137,16 @@ def _rosenbrock_value(x, y, a, b, out):
 
 
 # ---------------------------------------------------------------------------------------
+@inline
+def _himmelblau_gradient_at(x, y):
+    first, second = x * x + y - 11, x + y * y - 7
+    return 4 * x * first + 2 * second, 2 * first + 4 * y * second
+
+
 @jit
 def _himmelblau_gradient(x, y, out):
     for i in range(x.shape[0]):
-        xi, yi = x[i], y[i]
-        first, second = xi * xi + yi - 11, xi + yi * yi - 7
-        out[0, i] = 4 * xi * first + 2 * second
-        out[1, i] = 2 * first + 4 * yi * second
+        out[0, i], out[1, i] = _himmelblau_gradient_at(x[i], y[i])
 
 
 @jit
@@ -134,16 +158,20 @@ def _himmelblau_value(x, y, out):
 
 
 # ---------------------------------------------------------------------------------------
+@inline
+def _beale_gradient_at(x, y, y3):
+    y2 = y * y
+    first = 1.5 - x + x * y
+    second = 2.25 - x + x * y2
+    third = 2.625 - x + x * y3
+    return 2 * (first * (y - 1) + second * (y2 - 1) + third * (y3 - 1)), 2 * x * (first + 2 * y * second
+                                                                                   + 3 * y * y * third)
+
+
 @jit
 def _beale_gradient(x, y, y_cubes, out):
     for i in range(x.shape[0]):
-        xi, yi, y3 = x[i], y[i], y_cubes[i]
-        y2 = yi * yi
-        first = 1.5 - xi + xi * yi
-        second = 2.25 - xi + xi * y2
-        third = 2.625 - xi + xi * y3
-        out[0, i] = 2 * (first * (yi - 1) + second * (y2 - 1) + third * (y3 - 1))
-        out[1, i] = 2 * xi * (first + 2 * yi * second + 3 * yi * yi * third)
+        out[0, i], out[1, i] = _beale_gradient_at(x[i], y[i], y_cubes[i])
 
 
 @jit
@@ -183,13 +211,16 @@ def _ackley_value(exps, out):
 
 
 # ---------------------------------------------------------------------------------------
+@inline
+def _booth_gradient_at(x, y):
+    first, second = x + 2 * y - 7, 2 * x + y - 5
+    return 2 * first + 4 * second, 4 * first + 2 * second
+
+
 @jit
 def _booth_gradient(x, y, out):
     for i in range(x.shape[0]):
-        xi, yi = x[i], y[i]
-        first, second = xi + 2 * yi - 7, 2 * xi + yi - 5
-        out[0, i] = 2 * first + 4 * second
-        out[1, i] = 4 * first + 2 * second
+        out[0, i], out[1, i] = _booth_gradient_at(x[i], y[i])
 
 
 @jit
@@ -200,11 +231,15 @@ def _booth_value(x, y, out):
         out[i] = first * first + second * second
 
 
+@inline
+def _matyas_gradient_at(x, y):
+    return 0.52 * x - 0.48 * y, 0.52 * y - 0.48 * x
+
+
 @jit
 def _matyas_gradient(x, y, out):
     for i in range(x.shape[0]):
-        out[0, i] = 0.52 * x[i] - 0.48 * y[i]
-        out[1, i] = 0.52 * y[i] - 0.48 * x[i]
+        out[0, i], out[1, i] = _matyas_gradient_at(x[i], y[i])
 
 
 @jit
@@ -214,13 +249,16 @@ def _matyas_value(x, y, out):
         out[i] = 0.26 * (xi * xi + yi * yi) - 0.48 * xi * yi
 
 
+@inline
+def _three_hump_camel_gradient_at(x, y):
+    x2 = x * x
+    return x * (4 - 4.2 * x2 + x2 * x2) + y, x + 2 * y
+
+
 @jit
 def _three_hump_camel_gradient(x, y, out):
     for i in range(x.shape[0]):
-        xi, yi = x[i], y[i]
-        x2 = xi * xi
-        out[0, i] = xi * (4 - 4.2 * x2 + x2 * x2) + yi
-        out[1, i] = xi + 2 * yi
+        out[0, i], out[1, i] = _three_hump_camel_gradient_at(x[i], y[i])
 
 
 @jit
@@ -231,13 +269,16 @@ def _three_hump_camel_value(x, y, out):
         out[i] = x2 * (2 - 1.05 * x2 + x2 * x2 / 6) + xi * yi + yi * yi
 
 
+@inline
+def _six_hump_camel_gradient_at(x, y):
+    x2, y2 = x * x, y * y
+    return x * (8 - 8.4 * x2 + 2 * x2 * x2) + y, x + y * (16 * y2 - 8)
+
+
 @jit
 def _six_hump_camel_gradient(x, y, out):
     for i in range(x.shape[0]):
-        xi, yi = x[i], y[i]
-        x2, y2 = xi * xi, yi * yi
-        out[0, i] = xi * (8 - 8.4 * x2 + 2 * x2 * x2) + yi
-        out[1, i] = xi + yi * (16 * y2 - 8)
+        out[0, i], out[1, i] = _six_hump_camel_gradient_at(x[i], y[i])
 
 
 @jit
@@ -249,11 +290,15 @@ def _six_hump_camel_value(x, y, out):
 
 
 # ---------------------------------------------------------------------------------------
+@inline
+def _styblinski_tang_gradient_at(x, y, cube_x, cube_y):
+    return 2 * cube_x - 16 * x + 2.5, 2 * cube_y - 16 * y + 2.5
+
+
 @jit
 def _styblinski_tang_gradient(x, y, cubes, out):
     for i in range(x.shape[0]):
-        out[0, i] = 2 * cubes[0, i] - 16 * x[i] + 2.5
-        out[1, i] = 2 * cubes[1, i] - 16 * y[i] + 2.5
+        out[0, i], out[1, i] = _styblinski_tang_gradient_at(x[i], y[i], cubes[0, i], cubes[1, i])
 
 
 @jit
@@ -264,18 +309,21 @@ def _styblinski_tang_value(x, y, fourths, out):
 
 
 # ---------------------------------------------------------------------------------------
+@inline
+def _goldstein_price_gradient_at(x, y):
+    u, t = x + y, 2 * x - 3 * y
+    u1 = u + 1
+    p = 1 + u1 * u1 * (3 * u * u - 14 * u + 19)
+    q = 30 + t * t * (3 * t * t - 16 * t + 18)
+    dp = 12 * (u + 1) * (u - 1) * (u - 2)
+    dq = 12 * t * (t - 1) * (t - 3)
+    return dp * q + 2 * p * dq, dp * q - 3 * p * dq
+
+
 @jit
 def _goldstein_price_gradient(x, y, out):
     for i in range(x.shape[0]):
-        xi, yi = x[i], y[i]
-        u, t = xi + yi, 2 * xi - 3 * yi
-        u1 = u + 1
-        p = 1 + u1 * u1 * (3 * u * u - 14 * u + 19)
-        q = 30 + t * t * (3 * t * t - 16 * t + 18)
-        dp = 12 * (u + 1) * (u - 1) * (u - 2)
-        dq = 12 * t * (t - 1) * (t - 3)
-        out[0, i] = dp * q + 2 * p * dq
-        out[1, i] = dp * q - 3 * p * dq
+        out[0, i], out[1, i] = _goldstein_price_gradient_at(x[i], y[i])
 
 
 @jit
@@ -290,28 +338,31 @@ def _goldstein_price_value(x, y, out):
 
 
 # ---------------------------------------------------------------------------------------
+@inline
+def _levi13_sine_arguments_at(x, y):
+    """6πx, 3πy, 6πy, 2πy, 4πy: the gradient's sines are of these."""
+    return 6 * math.pi * x, 3 * math.pi * y, 6 * math.pi * y, 2 * math.pi * y, 4 * math.pi * y
+
+
 @jit
 def _levi13_sine_arguments(x, y, out):
     for i in range(x.shape[0]):
-        xi, yi = x[i], y[i]
-        out[0, i] = 6 * math.pi * xi
-        out[1, i] = 3 * math.pi * yi
-        out[2, i] = 6 * math.pi * yi
-        out[3, i] = 2 * math.pi * yi
-        out[4, i] = 4 * math.pi * yi
+        out[0, i], out[1, i], out[2, i], out[3, i], out[4, i] = _levi13_sine_arguments_at(x[i], y[i])
+
+
+@inline
+def _levi13_gradient_at(x, y, sin_6pi_x, sin_3pi_y, sin_6pi_y, sin_2pi_y, sin_4pi_y):
+    xm, ym = x - 1, y - 1
+    return (3 * math.pi * sin_6pi_x + 2 * xm * (1 + sin_3pi_y * sin_3pi_y),
+            3 * math.pi * (xm * xm) * sin_6pi_y + 2 * ym * (1 + sin_2pi_y * sin_2pi_y)
+            + 2 * math.pi * (ym * ym) * sin_4pi_y)
 
 
 @jit
 def _levi13_gradient(x, y, sines, out):
     for i in range(x.shape[0]):
-        xm, ym = x[i] - 1, y[i] - 1
-        sin_3pi_y, sin_2pi_y = sines[1, i], sines[3, i]
-        out[0, i] = 3 * math.pi * sines[0, i] + 2 * xm * (1 + sin_3pi_y * sin_3pi_y)
-        out[1, i] = (
-            3 * math.pi * (xm * xm) * sines[2, i]
-            + 2 * ym * (1 + sin_2pi_y * sin_2pi_y)
-            + 2 * math.pi * (ym * ym) * sines[4, i]
-        )
+        out[0, i], out[1, i] = _levi13_gradient_at(x[i], y[i], sines[0, i], sines[1, i], sines[2, i], sines[3, i],
+                                                   sines[4, i])
 
 
 @jit
@@ -335,12 +386,16 @@ def _levi13_value(x, y, sines, out):
 
 
 # ---------------------------------------------------------------------------------------
+@inline
+def _mccormick_gradient_at(x, y, ridge):
+    valley = 2 * (x - y)
+    return ridge + valley - 1.5, ridge - valley + 2.5
+
+
 @jit
 def _mccormick_gradient(x, y, ridges, out):
     for i in range(x.shape[0]):
-        ridge, valley = ridges[i], 2 * (x[i] - y[i])
-        out[0, i] = ridge + valley - 1.5
-        out[1, i] = ridge - valley + 2.5
+        out[0, i], out[1, i] = _mccormick_gradient_at(x[i], y[i], ridges[i])
 
 
 @jit
@@ -352,11 +407,15 @@ def _mccormick_value(x, y, sines, out):
 
 
 # ---------------------------------------------------------------------------------------
+@inline
+def _saddle_gradient_at(x, y):
+    return 2 * x, -2 * y
+
+
 @jit
 def _saddle_gradient(x, y, out):
     for i in range(x.shape[0]):
-        out[0, i] = 2 * x[i]
-        out[1, i] = -2 * y[i]
+        out[0, i], out[1, i] = _saddle_gradient_at(x[i], y[i])
 
 
 @jit
@@ -390,7 +449,8 @@ def compiled_kind(f) -> tuple[int, np.ndarray] | None:
     if kind is fn.Rosenbrock:
         return ROSENBROCK, np.array([*_rosenbrock_constants(f), f.b], dtype=float)
     if kind is fn.TwoGaussians:
-        return TWO_GAUSSIANS, np.array([f.c, f.d, 2 * f.a / f.c, 2 * f.b / f.d, f.a, f.b], dtype=float)
+        return TWO_GAUSSIANS, np.array([f.c, f.d, 2 * f.a / f.c, 2 * f.b / f.d, f.a, f.b,
+                                         _two_gaussian_tiny(f.c, f.d)], dtype=float)
     if kind is fn.Rastrigin:
         return RASTRIGIN, np.array([f.omega, f.A * f.omega, f.A, 2 * f.A], dtype=float)
     kinds = _ARITHMETIC + _WITH_UFUNCS
@@ -400,6 +460,27 @@ def compiled_kind(f) -> tuple[int, np.ndarray] | None:
 def compiled_loops() -> np.ndarray:
     """The `loops` argument of `compiled_gradient`."""
     return _NO_LOOPS if LOOPS is None else LOOPS
+
+
+@inline
+def arithmetic_gradient_at(kind, params, x, y):
+    """The gradient at (x, y) of an arithmetic kind (`_ARITHMETIC`: no ufunc), params as
+    `compiled_kind` gives them."""
+    if kind == ROSENBROCK:
+        return _rosenbrock_gradient_at(x, y, params[0], params[1], params[2])
+    if kind == HIMMELBLAU:
+        return _himmelblau_gradient_at(x, y)
+    if kind == BOOTH:
+        return _booth_gradient_at(x, y)
+    if kind == MATYAS:
+        return _matyas_gradient_at(x, y)
+    if kind == THREE_HUMP_CAMEL:
+        return _three_hump_camel_gradient_at(x, y)
+    if kind == SIX_HUMP_CAMEL:
+        return _six_hump_camel_gradient_at(x, y)
+    if kind == GOLDSTEIN_PRICE:
+        return _goldstein_price_gradient_at(x, y)
+    return _saddle_gradient_at(x, y)
 
 
 @jit
@@ -427,7 +508,7 @@ def compiled_gradient(kind, params, xy, out, scratch, loops, frame):
         _saddle_gradient(x, y, out)
     elif kind == TWO_GAUSSIANS:
         exps = scratch[: 2 * n].reshape(2, n)
-        _two_gaussian_exponents(x, y, params[0], params[1], exps)
+        _two_gaussian_exponents(x, y, params[0], params[1], params[6], exps)
         apply(loops, EXP, frame, exps)
         _two_gaussian_gradient(x, y, exps, params[2], params[3], out)
     elif kind == RASTRIGIN:
@@ -492,7 +573,7 @@ def compiled_value(kind, params, xy, out, scratch, loops, frame):
         _saddle_value(x, y, out)
     elif kind == TWO_GAUSSIANS:
         exps = scratch[: 2 * n].reshape(2, n)
-        _two_gaussian_exponents(x, y, params[0], params[1], exps)
+        _two_gaussian_exponents(x, y, params[0], params[1], params[6], exps)
         apply(loops, EXP, frame, exps)
         _two_gaussian_value(x, y, exps, params[4], params[5], out)
     elif kind == RASTRIGIN:
