@@ -40,7 +40,9 @@ indexing, checked finiteness per point and re-indexed the state). Now:
   GIL, and a step is only ~6 calls per chunk, so two threads on two chunks of ~20,000
   starts took 0.57-0.75x the time of one (the results are the same, which a test checks).
   With the ~70 numpy calls a step of the reference code, a second thread did not pay.
-  A single start is one chunk, so a dashboard click never takes both cores.
+  A single start is one chunk, so a dashboard click never takes both cores. The threads
+  are kept between runs (`_pool`): starting two took ~2 ms a run (a 201x201 grid's 1-step
+  run: 3.8 -> 2.1 ms).
 * Cheap per-step bookkeeping (record=False). The outcome is decided once, from the final
   point; per step `_Tracker` keeps, per listed minimum, the step from which the point has
   stayed inside its tolerance ball, and the step from which its gradient has stayed below
@@ -76,7 +78,9 @@ tracker's loop and the divergence stops in between, so that their arrays stay in
 cache; it skips the active-set shrinking, whose results are the same. numpy's exp, sin,
 cos, power, hypot, arcsinh and sinh are called from inside those loops
 (core/numpy_loops.py) to keep the bits; the tests compare both whole runs with the
-per-step code bit for bit.
+per-step code bit for bit. For chunks of a grid (fused_pairs.PAIR_MIN_POINTS starts or
+more), `fused_pairs.tracked_run` takes the pair's single-loop pass instead, once it is
+compiled on the machine (`fused_pairs.warm`): 1.3-1.6x faster, the same bits.
 
 Measured: see README ("Speed") and benchmarks/bench_core.py.
 """
@@ -91,8 +95,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .functions import FUNCTION_CLASSES, TestFunction
-from .fused import conclude, fused_gradient, steps_of, track, tracked_run, whole_run
+from .fused import conclude, fused_gradient, steps_of, track, whole_run
 from .fused_gradients import fused_value
+from .fused_pairs import tracked_run
 from .optimizers import Optimizer
 
 GLOBAL, LOCAL, NOT_CONVERGED, DIVERGED = 0, 1, 2, 3
@@ -183,10 +188,8 @@ def run(function: TestFunction, optimizer: Optimizer, starts, steps: int, *, rec
     job = _Job(function, optimizer, _landscape(function, tolerance), starts, steps, noise, record)
     chunks = _chunks(len(starts))
     seeds = np.random.SeedSequence(seed).spawn(len(chunks)) if noise else [None] * len(chunks)
-    workers = min(THREADS, len(chunks))
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(job.run_chunk, chunks, seeds))  # list(): re-raises a worker's error
+    if min(THREADS, len(chunks)) > 1:
+        list(_pool(THREADS).map(job.run_chunk, chunks, seeds))  # list(): re-raises a worker's error
     else:
         for chunk, chunk_seed in zip(chunks, seeds):
             job.run_chunk(chunk, chunk_seed)
@@ -514,6 +517,13 @@ class _Tracker:
 
     def keep(self, keep: np.ndarray) -> None:
         self.since = self.since[:, keep]
+
+
+@functools.lru_cache(maxsize=4)
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """The engine's pool of `threads` threads, made on first use and kept (its tasks, chunks,
+    only run numba and numpy loops: none waits for another run, so sharing cannot deadlock)."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="core.run")
 
 
 def _chunks(n: int) -> list[tuple[int, int]]:
