@@ -36,6 +36,7 @@ import functools
 import hashlib
 import inspect
 import os
+import warnings
 from pathlib import Path
 
 import numba
@@ -478,11 +479,17 @@ class PairRun:
         final, final_gradient = np.empty((2, n)), np.empty((2, n))
         since, diverged_at = np.empty((len(minima) + 1, n)), np.full(n, -1)
         compiled_run = _run_of(*self.key[:3], len(minima), self.key[3])
-        fresh = not compiled_run.signatures
-        compiled_run(self.fp, self.h, coefficients, self.initial, xy, np.ascontiguousarray(minima[:, 0]),
-                     np.ascontiguousarray(minima[:, 1]), float(squared_tolerance), float(squared_gradient_tolerance),
-                     self.loops, final, final_gradient, since, diverged_at)
-        if fresh:
+        arguments = (self.fp, self.h, coefficients, self.initial, xy, np.ascontiguousarray(minima[:, 0]),
+                     np.ascontiguousarray(minima[:, 1]), float(squared_tolerance),
+                     float(squared_gradient_tolerance), self.loops, final, final_gradient, since, diverged_at)
+        if compiled_run.signatures:
+            compiled_run(*arguments)
+        else:  # compiled (or loaded from numba's cache) now
+            with warnings.catch_warnings():
+                # numba's pedantic check of its own IR after inlining the bowl's exponents
+                # names a variable it renamed; the code is right (compared bit for bit)
+                warnings.simplefilter("ignore", errors.NumbaIRAssumptionWarning)
+                compiled_run(*arguments)
             _mark_compiled(self.key, len(minima))
         return final, final_gradient, since, diverged_at
 
