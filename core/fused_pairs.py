@@ -75,13 +75,16 @@ def _at(row, i):
     and not a multiple of 4 KiB (rows that far apart share the L1 cache's sets: a pass over
     more rows than its 12 ways evicts its own lines)."""
     return row * _ROW + i
+
+
 _PARAMETERS = 8  # function parameters and hyperparameters are passed zero-padded to this length
 
 
 def _by_kind(stub, table: dict, default=None) -> None:
     """Make `stub(kind, ...)` call table[kind](...) in compiled code, chosen when numba
     compiles the call: `kind` must be a constant there (the pass's are), so that only that
-    kind's formulas are compiled into the loop, inlined."""
+    kind's formulas are compiled into the loop, inlined. (The typing function and the call
+    are written out with the stub's own parameters: numba cannot inline through *args.)"""
     names = ", ".join(list(inspect.signature(stub).parameters)[1:])
     namespace = {}
     exec(f"def choose(kind, {names}):\n    return pick(kind)\n"
@@ -523,17 +526,14 @@ def warm(function, optimizer) -> bool:
     """Compile the pass of `optimizer` on `function` (its hyperparameters that are 0 or 1 are
     part of the pass), unless this machine has it: from then on core.run takes it for big
     grids, in every process. Returns whether the pair has a pass."""
+    from .engine import _landscape, default_tolerance  # (the engine imports this module)
+
     paired = pair_run(function, optimizer)
     if paired is None:
         return False
-    landscape = engine_landscape(function)
+    landscape = _landscape(function, default_tolerance(function))
     paired(np.zeros((2, 1)), 1, landscape.minima, landscape.squared_tolerance, landscape.squared_gradient_tolerance)
     return True
-
-
-def engine_landscape(function):
-    from .engine import _landscape, default_tolerance  # the engine imports this module
-    return _landscape(function, default_tolerance(function))
 
 
 # Which passes this machine has compiled: a marker file per pass beside numba's cache, named
