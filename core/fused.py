@@ -345,11 +345,14 @@ def _rmsprop(p, g, v, gbar, b, lr, alpha, eps, weight_decay, momentum, centered,
 @_jit
 def _adam(p, g, m, v, v_max, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
           bias_correction, step_size, bias_correction2_sqrt, out_p, out_m, out_v, out_v_max):
+    """v_max, out_v_max: AMSGrad's plane, touched only with amsgrad (Adam's state has none)."""
     for c in range(2):
         for i in range(p.shape[1]):
-            out_p[c, i], out_m[c, i], out_v[c, i], out_v_max[c, i] = _adam_at(
-                p[c, i], g[c, i], m[c, i], v[c, i], v_max[c, i], lr, beta1, beta2, eps, weight_decay, decoupled,
-                amsgrad, bias_correction, step_size, bias_correction2_sqrt)
+            out_p[c, i], out_m[c, i], out_v[c, i], new_v_max = _adam_at(
+                p[c, i], g[c, i], m[c, i], v[c, i], v_max[c, i] if amsgrad else 0.0, lr, beta1, beta2, eps,
+                weight_decay, decoupled, amsgrad, bias_correction, step_size, bias_correction2_sqrt)
+            if amsgrad:
+                out_v_max[c, i] = new_v_max
 
 
 @_jit
@@ -801,10 +804,7 @@ def _initial_state(optimizer):
     init = optimizer.init(np.zeros((1, 2)))
     if isinstance(optimizer, opt.YellowFin):
         return _yellowfin_initial(init), init.curvatures.shape[1]  # the window starts at 0, as init's
-    planes = max(len(init), 1)
-    if isinstance(optimizer, (opt.Adam, opt.AdamW)):
-        planes = 3  # the Adam kernel carries an AMSGrad maximum along (unchanged without AMSGrad)
-    initial = np.zeros((max(planes, len(init)), 2))
+    initial = np.zeros((max(len(init), 1), 2))
     for plane, array in zip(initial, init):
         if array.ndim == 2:
             plane[:] = array[0]
