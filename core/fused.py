@@ -936,15 +936,19 @@ def tracked_run(function, optimizer):
     loops, (initial, width) = compiled_loops(), _initial_state(optimizer)
 
     def run(xy, steps, minima, squared_tolerance, squared_gradient_tolerance):
-        xy = np.ascontiguousarray(xy)
-        coefficients = _run_coefficients(coefficients_at, steps)
-        n = xy.shape[1]
-        final, final_gradient = np.empty((2, n)), np.empty((2, n))
-        since, diverged_at = np.empty((len(minima) + 1, n)), np.full(n, -1)
-        _tracked_run(f_kind, f_params, loops, kind, h, coefficients, initial, width, xy,
-                     np.ascontiguousarray(minima[:, 0]), np.ascontiguousarray(minima[:, 1]),
-                     float(squared_tolerance), float(squared_gradient_tolerance),
-                     final, final_gradient, since, diverged_at)
-        return final, final_gradient, since, diverged_at
+        xy, mx, my, results = tracked_arrays(xy, minima)
+        _tracked_run(f_kind, f_params, loops, kind, h, _run_coefficients(coefficients_at, steps), initial, width,
+                     xy, mx, my, float(squared_tolerance), float(squared_gradient_tolerance), *results)
+        return results
 
     return run
+
+
+def tracked_arrays(xy, minima):
+    """A tracked run's inputs as its loop takes them (the starts xy C-ordered (2, n), the
+    minima's x and y) and its results to fill: (final, final_gradient, since, diverged_at),
+    diverged_at −1 where a run does not diverge."""
+    xy = np.ascontiguousarray(xy)
+    n = xy.shape[1]
+    results = (np.empty((2, n)), np.empty((2, n)), np.empty((len(minima) + 1, n)), np.full(n, -1))
+    return xy, np.ascontiguousarray(minima[:, 0]), np.ascontiguousarray(minima[:, 1]), results

@@ -46,7 +46,7 @@ from numba.extending import overload
 
 from . import fused
 from . import fused_gradients as fg
-from .fused import (ADABELIEF, ADADELTA, ADAGRAD, ADAM, ADAMAX, HEAVY_BALL, LION, NADAM, RADAM, RMSPROP,
+from .fused import (ADABELIEF, ADADELTA, ADAGRAD, ADAM, ADAMAX, BLOCK, HEAVY_BALL, LION, NADAM, RADAM, RMSPROP,
                     SGD, _adabelief_at, _adadelta_at, _adagrad_at, _adam_at, _adamax_at, _all_finite,
                     _heavy_ball_at, _lion_at, _nadam_at, _radam_at, _rmsprop_at, _sgd_at, later_mark,
                     squares_tiny)
@@ -64,7 +64,6 @@ _PAIR_OPTIMIZERS = (SGD, HEAVY_BALL, RMSPROP, ADAM, NADAM, RADAM, ADAMAX, ADAGRA
 X, Y, LAST_X, LAST_Y, LAST_GX, LAST_GY, FINITE, UFUNC = range(8)
 
 
-BLOCK = 2048  # points a pass moves through all their steps at a time
 _ROW = BLOCK + 8  # a block's row length: one cache line more than its points (see `_at`)
 
 
@@ -476,15 +475,10 @@ class PairRun:
         return bool(_run_of(*self.key[:3], minima, self.key[3]).signatures) or _marker(self.key, minima).exists()
 
     def __call__(self, xy, steps, minima, squared_tolerance, squared_gradient_tolerance):
-        xy = np.ascontiguousarray(xy)
-        coefficients = fused._run_coefficients(self.coefficients_at, steps)
-        n = xy.shape[1]
-        final, final_gradient = np.empty((2, n)), np.empty((2, n))
-        since, diverged_at = np.empty((len(minima) + 1, n)), np.full(n, -1)
+        xy, mx, my, results = fused.tracked_arrays(xy, minima)
         compiled_run = _run_of(*self.key[:3], len(minima), self.key[3])
-        arguments = (self.fp, self.h, coefficients, self.initial, xy, np.ascontiguousarray(minima[:, 0]),
-                     np.ascontiguousarray(minima[:, 1]), float(squared_tolerance),
-                     float(squared_gradient_tolerance), self.loops, final, final_gradient, since, diverged_at)
+        arguments = (self.fp, self.h, fused._run_coefficients(self.coefficients_at, steps), self.initial, xy, mx,
+                     my, float(squared_tolerance), float(squared_gradient_tolerance), self.loops, *results)
         if compiled_run.signatures:
             compiled_run(*arguments)
         else:  # compiled (or loaded from numba's cache) now
@@ -494,7 +488,7 @@ class PairRun:
                 warnings.simplefilter("ignore", errors.NumbaIRAssumptionWarning)
                 compiled_run(*arguments)
             _mark_compiled(self.key, len(minima))
-        return final, final_gradient, since, diverged_at
+        return results
 
 
 def pair_run(function, optimizer) -> PairRun | None:
