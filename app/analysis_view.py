@@ -16,7 +16,7 @@ from PIL import Image
 
 import core
 from core import analysis
-from core.optimizers import OPTIMIZER_CLASSES
+from core import OPTIMIZER_CLASSES
 
 from . import compute
 from .figures import OPTIMIZER_COLORS

@@ -16,7 +16,7 @@ import streamlit as st
 
 import core
 from core.custom import CustomFunction
-from core.functions import FUNCTION_CLASSES, TestFunction
+from core import FUNCTION_CLASSES, TestFunction
 
 from . import figures
 

@@ -3,8 +3,7 @@
 import streamlit as st
 
 import core
-from core.functions import FUNCTION_CLASSES
-from core.optimizers import OPTIMIZER_CLASSES
+from core import FUNCTION_CLASSES, OPTIMIZER_CLASSES
 
 from . import compute
 from .figures import OPTIMIZER_COLORS

@@ -19,7 +19,8 @@ import streamlit as st
 
 import core
 from core import inside
-from core.optimizers import INTERNALS, OPTIMIZER_CLASSES
+from core import OPTIMIZER_CLASSES
+from core.optimizers import INTERNALS
 
 from . import compute
 from .figures import MAX_CHART_POINTS, OPTIMIZER_COLORS, YLGNBU, Path, contour_levels

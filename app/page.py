@@ -21,8 +21,7 @@ from streamlit_plotly_events import plotly_events
 
 import core
 from core.engine import OUTCOME_NAMES
-from core.functions import FUNCTION_CLASSES
-from core.optimizers import OPTIMIZER_CLASSES
+from core import FUNCTION_CLASSES, OPTIMIZER_CLASSES
 
 from . import compute
 from .analysis_view import basins_view, sweep_view

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import core
-from core.functions import FUNCTION_CLASSES
+from core import FUNCTION_CLASSES
 
 ARTICLE_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 
 import core
-from core.optimizers import OPTIMIZER_CLASSES
+from core import OPTIMIZER_CLASSES
 
 from .presets import PRESET_NAMES, default_preset_name, get_preset
 

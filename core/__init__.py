@@ -11,10 +11,12 @@ core never imports streamlit.
 """
 
 from .engine import DIVERGED, GLOBAL, LOCAL, NOT_CONVERGED, OUTCOME_NAMES, RunResult, run
-from .functions import FUNCTIONS, Minimum, TestFunction, get_function
-from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
+from .functions import Minimum, TestFunction
+from .optimizers import Optimizer
+from .registry import FUNCTION_CLASSES, FUNCTIONS, OPTIMIZER_CLASSES, OPTIMIZERS, get_function, get_optimizer
 
 __all__ = [
-    "DIVERGED", "FUNCTIONS", "GLOBAL", "LOCAL", "Minimum", "NOT_CONVERGED", "OPTIMIZERS",
-    "OUTCOME_NAMES", "Optimizer", "RunResult", "TestFunction", "get_function", "get_optimizer", "run",
+    "DIVERGED", "FUNCTIONS", "FUNCTION_CLASSES", "GLOBAL", "LOCAL", "Minimum", "NOT_CONVERGED", "OPTIMIZERS",
+    "OPTIMIZER_CLASSES", "OUTCOME_NAMES", "Optimizer", "RunResult", "TestFunction", "get_function",
+    "get_optimizer", "run",
 ]

@@ -4,8 +4,8 @@
 
 moves every start (shape (2,) or (N, 2)) `steps` times. With `record=True` it keeps the whole
 trajectory; with `record=False` it keeps O(N) memory (final points and losses, steps to
-converge, outcome), which makes grids of a million starts practical. Both give bitwise the
-same final points, losses and outcomes for the same inputs.
+converge, outcome), which makes grids of a million starts practical. Both give the same
+final points, losses and outcomes for the same inputs.
 
 Each run gets an outcome:
   GLOBAL         ends within `tolerance` of a global minimum,
@@ -16,98 +16,47 @@ Each run gets an outcome:
                  non-finite: it is stopped at its last finite point, and `diverged_at` says at
                  which step that happened. Nothing raises and no RuntimeWarning leaks.
 
-Design
-------
-The work is `function.partials` and `optimizer.step` on arrays of points; everything else is
-bookkeeping, and the bookkeeping is what made the first engine ~10x slower than a plain loop
-(per step it labelled every point against every minimum with norms, argmin and fancy
-indexing, checked finiteness per point and re-indexed the state). Now:
+How it runs
+-----------
+A step is `function.gradient` and `optimizer.step` on (n, 2) arrays: the one definition of
+each formula, run by numpy over all the starts of a chunk at once. Nothing is compiled and
+nothing is a second copy of a formula; the engine's own work is kept to a few array
+operations a step:
 
-* Layout. Points live as a (2, n) array, so x and y are contiguous rows: the function's
-  partials run on contiguous arrays (no strided views, no `np.stack` into (n, 2)), and the
-  optimizer gets (n, 2) transposed *views*, so its elementwise updates also run over
-  contiguous memory. Elementwise results do not depend on layout, length or position in
-  the array (numpy's loops are the same for contiguous, strided and length-1 arrays; the
-  tests compare the engine with a plain loop bit for bit), so a start's path is the same
-  whether it runs alone or in a grid. (Python floats or numpy scalars would be faster for
-  one start, but their `**` differs from the arrays' in the last bit, so they are not used.)
-* Chunks. Starts are cut into chunks of at most CHUNK points, each run through *all* its
-  steps before the next (rows never interact). A chunk is big enough that the ~6 calls of
-  a step cost little next to their work (a 201x201 grid is two chunks, one per thread).
-  Gradient noise comes from one seeded generator per chunk, drawn for the whole chunk every
-  step, so it depends on the seed and N only.
-* Threads. Chunks run on THREADS threads. The fused loops and numpy's ufuncs release the
-  GIL, and a step is only ~6 calls per chunk, so two threads on two chunks of ~20,000
-  starts took 0.57-0.75x the time of one (the results are the same, which a test checks).
-  With the ~70 numpy calls a step of the reference code, a second thread did not pay.
-  A single start is one chunk, so a dashboard click never takes both cores. The threads
-  are kept between runs (`_pool`): starting two took ~2 ms a run (a 201x201 grid's 1-step
-  run: 3.8 -> 2.1 ms).
-* Cheap per-step bookkeeping (record=False). The outcome is decided once, from the final
-  point; per step `_Tracker` keeps, per listed minimum, the step from which the point has
-  stayed inside its tolerance ball, and the step from which its gradient has stayed below
-  the stationary tolerance, in one branch-free fused loop that also reports whether every
-  value is finite. `steps_to_converge` is the one that belongs to the final label.
-* A shrinking active set, exactly. A point leaves the active set when it diverges, or when
-  one step changed neither it nor any array of its optimizer's state, bit for bit, and the
-  optimizer's step does not depend on t (probed once per optimizer: SGD, momentum, RMSprop,
-  the article's Adam do; bias-corrected Adam does not): all its later steps would be the
-  same. The arrays are compacted only when a quarter of the active points have settled (or
-  one diverged). On Rastrigin most SGD runs settle; on the two-gaussian bowl almost none do
-  within the article's step counts (y decays geometrically towards 0 and never repeats).
-* record=True runs the same step code without the bookkeeping: it writes every point and
-  gradient into the trajectory, and derives divergence, labels and steps to converge from
-  it at the end with the same elementwise formulas, so the two modes agree bitwise. Per-run
-  constants (minima, gradient tolerance) are cached for the built-in functions.
-
-Fused loops (core/fused.py, core/fused_gradients.py). The gradient of every built-in
-function, every optimizer and the bookkeeping run as numba loops that repeat the reference
-formulas operation for operation, with numpy's own ufuncs for exp, sin, cos and powers, so
-the results are the reference's bit for bit (tests/test_fused.py) while a step is ~5 passes
-over memory instead of ~70. What has no fused loop (a typed function) runs the reference
-code.
-
-Whole runs. When the function's gradient can be called from compiled code (every built-in
-function) and the optimizer has a plan (every one; the loop computes Eve's loss and calls
-numpy's arcsinh and sinh for YellowFin's tuner), all steps run in one compiled call:
-`fused.whole_run` records a trajectory (1,000 steps of one start in ~1-2 ms instead of
-~15 ms of Python; with gradient noise too, its chunk's draws made beforehand), and
-`fused.tracked_run` does record=False without noise (a grid's draws for all steps would not
-fit in memory), moving a chunk's points BLOCK at a time through all their steps with the
-tracker's loop and the divergence stops in between, so that their arrays stay in the CPU's
-cache; it skips the active-set shrinking, whose results are the same. numpy's exp, sin,
-cos, power, hypot, arcsinh and sinh are called from inside those loops
-(core/numpy_loops.py) to keep the bits; the tests compare both whole runs with the
-per-step code bit for bit. For chunks of a grid (fused_pairs.PAIR_MIN_POINTS starts or
-more), `fused_pairs.tracked_run` takes the pair's single-loop pass instead, once it is
-compiled on the machine (`fused_pairs.warm`): 1.3-1.6x faster, the same bits.
-
-Measured: see README ("Speed") and benchmarks/bench_core.py.
+* Layout. Points live as a (2, n) array, so the function's partials run on contiguous rows
+  of x and y; the optimizer gets (n, 2) transposed views (its element-wise updates run in
+  memory order). A start's path does not depend on the other starts of its run.
+* Chunks. Starts are cut into chunks of at most CHUNK points, each run through all its
+  steps: a step's ~30 array operations then work on arrays that stay in the CPU's cache
+  (measured on the article's four over a 201² grid: 0.65 s in chunks of ~10,000 starts,
+  1.1 s in one chunk of 40,401). One thread: with two, the threads' many short numpy calls
+  contend for the GIL and the run took 1.5x as long.
+* record=False: per step, `_Tracker` keeps for every point, per listed minimum, the step from
+  which it has stayed inside the tolerance ball, and the step from which its gradient has
+  stayed small (a few array operations per minimum), and one sum per array tells whether
+  everything is finite. Only when it is not are the diverged points found, frozen at their
+  last finite point and dropped from the arrays.
+* record=True: the steps run without any bookkeeping (a diverged point's NaNs harm no other
+  point); divergence, outcomes and steps to converge are read off the trajectory at the end
+  with the same formulas.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from .functions import FUNCTION_CLASSES, TestFunction
-from .fused import conclude, fused_gradient, steps_of, track, whole_run
-from .fused_gradients import fused_value
-from .fused_pairs import tracked_run
+from .functions import TestFunction
 from .optimizers import Optimizer
 
 GLOBAL, LOCAL, NOT_CONVERGED, DIVERGED = 0, 1, 2, 3
 OUTCOME_NAMES = ("global minimum", "other minimum", "not converged", "diverged")
 
 MAX_STEPS = 100_000
-CHUNK = 32768  # points per chunk; see "Chunks" in the docstring
-THREADS = 2  # threads over chunks; see "Threads" in the docstring
-SETTLE_CHECK_EVERY = 8  # steps between checks for points that no longer move
-COMPACT_SHARE = 0.25  # compact the active set once this share of it has settled
+CHUNK = 10240  # points per chunk: small enough that a step's arrays stay in the CPU's cache
 
 
 @dataclass(frozen=True)
@@ -166,6 +115,7 @@ def run(function: TestFunction, optimizer: Optimizer, starts, steps: int, *, rec
         noise: float = 0.0, seed: int | None = None, tolerance: float | None = None) -> RunResult:
     """Run `optimizer` on `function` from every start for `steps` steps.
 
+    Any `TestFunction` and any `Optimizer` work, built-in or a user's subclass.
     noise: standard deviation of Gaussian noise added to every gradient the optimizer sees
       (seeded by `seed`, one generator per chunk of CHUNK starts), to imitate the stochastic
       gradients of SGD. The recorded gradients and the outcomes use the exact gradient.
@@ -175,24 +125,14 @@ def run(function: TestFunction, optimizer: Optimizer, starts, steps: int, *, rec
     steps = int(steps)
     if not 0 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be in [0, {MAX_STEPS}], got {steps}")
-    try:
-        noise = float(noise)
-    except (TypeError, ValueError):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}") from None
-    if not (math.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    tolerance = default_tolerance(function) if tolerance is None else float(tolerance)
-    if not (math.isfinite(tolerance) and tolerance >= 0):
-        raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
+    noise = _non_negative("noise", noise)
+    tolerance = default_tolerance(function) if tolerance is None else _non_negative("tolerance", tolerance)
 
     job = _Job(function, optimizer, _landscape(function, tolerance), starts, steps, noise, record)
     chunks = _chunks(len(starts))
     seeds = np.random.SeedSequence(seed).spawn(len(chunks)) if noise else [None] * len(chunks)
-    if min(THREADS, len(chunks)) > 1:
-        list(_pool(THREADS).map(job.run_chunk, chunks, seeds))  # list(): re-raises a worker's error
-    else:
-        for chunk, chunk_seed in zip(chunks, seeds):
-            job.run_chunk(chunk, chunk_seed)
+    for chunk, chunk_seed in zip(chunks, seeds):
+        job.run_chunk(chunk, chunk_seed)
     return job.result()
 
 
@@ -200,45 +140,33 @@ def run(function: TestFunction, optimizer: Optimizer, starts, steps: int, *, rec
 # What the engine needs of the function
 # ---------------------------------------------------------------------------------------
 class _Landscape:
-    """The function on (2, n) arrays of points, its listed minima and the two tolerances."""
+    """The function on (2, ...) arrays of points, its listed minima and the two tolerances."""
 
     def __init__(self, function: TestFunction, tolerance: float):
         self.function = function
         # Call the coordinate-wise methods directly unless a subclass overrides the public ones.
         self.own_partials = type(function).gradient is TestFunction.gradient
         self.own_value = type(function).__call__ is TestFunction.__call__
-        self.fused_gradient = fused_gradient(function) if self.own_partials else None
-        self.fused_value = fused_value(function) if self.own_value else None
-        minima = function.minima
-        self.minima = np.array([m.point for m in minima], dtype=float).reshape(-1, 2)
-        self.is_global = np.array([m.is_global for m in minima], dtype=bool)
-        self.minima_x, self.minima_y = np.ascontiguousarray(self.minima[:, 0]), np.ascontiguousarray(self.minima[:, 1])
+        self.minima = np.array([m.point for m in function.minima], dtype=float).reshape(-1, 2)
+        self.is_global = np.array([m.is_global for m in function.minima], dtype=bool)
         self.squared_tolerance = tolerance * tolerance
         self.squared_gradient_tolerance = gradient_tolerance(function) ** 2
 
     def gradient(self, xy: np.ndarray) -> np.ndarray:
-        """(2, n) gradient at (2, n) C-contiguous points, a new array."""
-        if self.fused_gradient is not None:
-            return self.fused_gradient(xy)
+        """(2, n) gradient at (2, n) points, a new C-contiguous array."""
+        grad = np.empty_like(xy)
         if self.own_partials:
-            dx, dy = self.function.partials(xy[0], xy[1])
-            grad = np.empty_like(xy)
-            grad[0] = dx
-            grad[1] = dy
-            return grad
-        return np.array(self.function.gradient(xy.T).T, dtype=float, order="C")
+            grad[0], grad[1] = self.function.partials(xy[0], xy[1])
+        else:
+            grad[:] = np.moveaxis(self.function.gradient(np.moveaxis(xy, 0, -1)), -1, 0)
+        return grad
 
     def value(self, xy: np.ndarray) -> np.ndarray:
         """f at (2, ...) points, shape (...)."""
-        if self.fused_value is not None and xy.ndim == 2 and xy.flags.c_contiguous:
-            return self.fused_value(xy)
         if self.own_value:
             value = self.function.value(xy[0], xy[1])
         else:
             value = self.function(np.moveaxis(xy, 0, -1))
-        fresh = isinstance(value, np.ndarray) and value.base is None  # not a view of the points
-        if fresh and value.shape == xy.shape[1:] and value.dtype == float:
-            return value
         return np.array(np.broadcast_to(value, xy.shape[1:]), dtype=float)
 
     def excess_distances(self, xy: np.ndarray):
@@ -249,43 +177,36 @@ class _Landscape:
             dy = xy[1] - my
             yield dx * dx + (dy * dy - self.squared_tolerance)
 
-    @staticmethod
-    def squared_norm(grad: np.ndarray) -> np.ndarray:
-        return grad[0] * grad[0] + grad[1] * grad[1]
-
     def excess_gradient(self, grad: np.ndarray) -> np.ndarray:
         """Squared gradient norm − squared stationary tolerance: negative (sign bit set) where
         the gradient is small."""
         return grad[0] * grad[0] + (grad[1] * grad[1] - self.squared_gradient_tolerance)
 
-    def conclude(self, xy, grad, inside_from, flat_from):
-        """Label and steps to converge from the final points (2, n), their gradients, and for
-        each point the step from which it stayed inside each minimum's ball (K, n) and from
-        which its gradient stayed small (n,).
+    def conclude(self, xy, grad, since):
+        """Label and steps to converge of final points (2, n) with gradients (2, n), given for
+        each the step from which it stayed inside each minimum's ball and, in the last row,
+        from which its gradient stayed small (`since`, (K + 1, n)).
 
-        Label: index of the nearest listed minimum within tolerance, else −2 where the
-        gradient is small (an unlisted stationary point), else −1. "Within" and "small" are
-        the tracker's tests: the sign bit of the excess (strictly inside the ball, strictly
-        below the tolerance). A point that left the active set as an exact fixed point is,
-        at every later step, where it stopped: the values observed until then are final.
-        """
+        Label: index of the nearest listed minimum if strictly inside its ball, else −2 where
+        the gradient is small (an unlisted stationary point), else −1."""
         n = xy.shape[1]
-        label, converged_since = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-        x, y, gx, gy = (np.ascontiguousarray(row, dtype=float) for row in (*xy, *grad))
-        conclude(x, y, gx, gy, self.minima_x, self.minima_y, self.squared_tolerance, self.squared_gradient_tolerance,
-                 np.ascontiguousarray(inside_from, dtype=float).reshape(len(self.minima), n),
-                 np.ascontiguousarray(flat_from, dtype=float), label, converged_since)
+        label = np.where(np.signbit(self.excess_gradient(grad)), -2, -1)
+        converged_since = np.where(label == -2, since[-1], -1).astype(np.int64)
+        if len(self.minima):
+            excess = np.array(list(self.excess_distances(xy))).reshape(-1, n)
+            nearest = np.argmin(excess, axis=0)
+            inside = np.signbit(excess[nearest, np.arange(n)])
+            label = np.where(inside, nearest, label)
+            converged_since = np.where(inside, since[nearest, np.arange(n)], converged_since).astype(np.int64)
         return label, converged_since
 
 
 def _landscape(function: TestFunction, tolerance: float) -> _Landscape:
-    """Cached for the built-in functions (their minima are solved numerically on each access)."""
-    if FUNCTION_CLASSES.get(getattr(function, "name", None)) is type(function):
-        try:
-            return _cached_landscape(function, tolerance)
-        except TypeError:  # unhashable parameters
-            pass
-    return _Landscape(function, tolerance)
+    """Cached per (function, tolerance): a function's minima may be solved on each access."""
+    try:
+        return _cached_landscape(function, tolerance)
+    except TypeError:  # unhashable parameters
+        return _Landscape(function, tolerance)
 
 
 @functools.lru_cache(maxsize=128)
@@ -300,13 +221,9 @@ class _Job:
     """One call of `run`: its inputs, its outputs, and the loop that moves a chunk of starts."""
 
     def __init__(self, function, optimizer, landscape, starts, steps, noise, record):
-        self.function, self.optimizer, self.landscape = function, optimizer, landscape
+        self.optimizer, self.landscape = optimizer, landscape
         self.starts, self.steps, self.noise, self.record = starts, steps, noise, record
         self.needs_loss = bool(optimizer.needs_loss)
-        self.stepper = steps_of(optimizer)  # from Python: its plan's kernel, or optimizer.step
-        # All steps in one compiled call where the function and optimizer allow: the same bits.
-        self.whole_run = whole_run(function, optimizer) if record else None
-        self.tracked_run = tracked_run(function, optimizer) if not record and not noise else None
         n = len(starts)
         if record:
             self.points = np.empty((steps + 1, n, 2))
@@ -317,10 +234,7 @@ class _Job:
             self.diverged_at = np.full(n, -1)
             self.label = np.empty(n, dtype=np.int64)
             self.converged_since = np.empty(n, dtype=np.int64)
-            # Exact fixed points may leave the active set only if later steps are the same.
-            self.drop_settled = not noise and _time_invariant(optimizer)
 
-    # -- one chunk ---------------------------------------------------------------------
     def run_chunk(self, chunk: tuple[int, int], seed) -> None:
         with np.errstate(all="ignore"):
             if self.record:
@@ -328,32 +242,27 @@ class _Job:
             else:
                 self._track(*chunk, seed)
 
+    def _start(self, lo, hi, seed):
+        xy = np.ascontiguousarray(self.starts[lo:hi].T)
+        noise = None if seed is None else _ChunkNoise(seed, hi - lo, self.noise)
+        grad = self.landscape.gradient(xy)
+        loss = self.landscape.value(xy) if self.needs_loss else None
+        return xy, grad, loss, self.optimizer.init(xy.T), noise
+
     def _step(self, xy, grad, loss, state, t, noise, columns=None):
         """One optimizer step on (2, n) points: the new points, gradient, loss and state.
         With noise, `noise` draws for the whole chunk and `columns` picks the active points'
         (None: all of them)."""
         if noise is not None:
             grad = noise.add_to(grad, columns)
-        xy, state = self.stepper.step(xy, grad, state, t, loss)
+        params, state = self.optimizer.step(xy.T, grad.T, state, t, loss=loss)
+        xy = np.ascontiguousarray(np.asarray(params, dtype=float).T)
         grad = self.landscape.gradient(xy)
         loss = self.landscape.value(xy) if self.needs_loss else None
         return xy, grad, loss, state
 
-    def _start(self, lo, hi, seed):
-        xy = np.ascontiguousarray(self.starts[lo:hi].T)
-        noise = None if seed is None else _ChunkNoise(seed, hi - lo, self.noise)
-        grad = self.landscape.gradient(xy)
-        loss = self.landscape.value(xy) if self.needs_loss else None
-        return xy, grad, loss, self.stepper.init(hi - lo), noise
-
     def _record(self, lo, hi, seed):
         """record=True: every step of every point, no bookkeeping (see `result`)."""
-        if self.whole_run is not None:  # all steps in one compiled call: the same bits
-            draws = None if seed is None else _ChunkNoise(seed, hi - lo, self.noise).draws(self.steps)
-            points, gradients = self.whole_run(np.ascontiguousarray(self.starts[lo:hi].T), self.steps, draws,
-                                               self.noise)
-            self.points[:, lo:hi], self.gradients[:, lo:hi] = points.transpose(0, 2, 1), gradients.transpose(0, 2, 1)
-            return
         xy, grad, loss, state, noise = self._start(lo, hi, seed)
         points, gradients = self.points[:, lo:hi], self.gradients[:, lo:hi]
         points[0], gradients[0] = xy.T, grad.T
@@ -362,22 +271,14 @@ class _Job:
             points[t], gradients[t] = xy.T, grad.T
 
     def _track(self, lo, hi, seed):
-        """record=False: O(n) bookkeeping per step, and an active set that shrinks."""
-        landscape = self.landscape
-        if self.tracked_run is not None:
-            final, final_gradient, since, self.diverged_at[lo:hi] = self.tracked_run(
-                self.starts[lo:hi].T, self.steps, landscape.minima, landscape.squared_tolerance,
-                landscape.squared_gradient_tolerance)
-            self._conclude(lo, hi, final, final_gradient, since)
-            return
+        """record=False: O(n) bookkeeping per step; diverged points leave the arrays."""
         xy, grad, loss, state, noise = self._start(lo, hi, seed)
-        n, steps = hi - lo, self.steps
+        n = hi - lo
         tracker = _Tracker(self.landscape, n)
         active = np.arange(n)  # chunk positions of the points still moving
         diverged_at = self.diverged_at[lo:hi]
-        # What each point leaves behind when it stops.
-        final, final_gradient = np.empty((2, n)), np.empty((2, n))
-        since = tracker.since.copy()
+        final, final_gradient = np.empty((2, n)), np.empty((2, n))  # where each point stops
+        since = np.empty_like(tracker.since)
 
         def stop(mask, xy, grad):
             where = active[mask]
@@ -388,46 +289,35 @@ class _Job:
         leaving = ~_finite(xy, grad, loss)  # a start whose gradient is not finite
         stop(leaving, xy, grad)
         diverged_at[active[leaving]] = 0
-        for t in range(1, steps + 1):
-            if leaving is not None and leaving.any():  # compact the active set
+        for t in range(1, self.steps + 1):
+            if leaving.any():  # drop the diverged points
                 keep = ~leaving
-                active, xy, grad, state = active[keep], xy[:, keep], grad[:, keep], self.stepper.take(state, keep)
+                active, xy, grad = active[keep], xy[:, keep], grad[:, keep]
+                state = type(state)(*(np.asarray(a)[keep] for a in state))
                 loss = None if loss is None else loss[keep]
-                tracker.keep(keep)
-            leaving = None
+                tracker.since = tracker.since[:, keep]
+                leaving = np.zeros(len(active), dtype=bool)
             if not len(active):
                 break
             new_xy, new_grad, new_loss, new_state = self._step(
                 xy, grad, loss, state, t, noise, active if len(active) < n else None)
-            if not (tracker.observe(t, new_xy, new_grad) and _all_finite(new_loss)):
+            tracker.observe(t, new_xy, new_grad)
+            if not _all_finite(new_xy, new_grad, new_loss):
                 leaving = ~_finite(new_xy, new_grad, new_loss)
                 stop(leaving, xy, grad)  # the last finite point
                 diverged_at[active[leaving]] = t
-            if self.drop_settled and t % SETTLE_CHECK_EVERY == 0:
-                settled = (new_xy == xy).all(0) & self.stepper.unchanged(new_state, state)
-                if leaving is not None:
-                    settled &= ~leaving
-                if settled.sum() >= COMPACT_SHARE * len(active):
-                    stop(settled, new_xy, new_grad)
-                    leaving = settled if leaving is None else leaving | settled
             xy, grad, loss, state = new_xy, new_grad, new_loss, new_state
-        stop(np.ones(len(active), dtype=bool) if leaving is None else ~leaving, xy, grad)
-        self._conclude(lo, hi, final, final_gradient, since)
-
-    def _conclude(self, lo, hi, final, final_gradient, since):
-        label, converged_since = self.landscape.conclude(final, final_gradient, since[:-1], since[-1])
+        stop(~leaving, xy, grad)
+        label, converged_since = self.landscape.conclude(final, final_gradient, since)
         self.final[:, lo:hi], self.final_gradient[:, lo:hi] = final, final_gradient
         self.label[lo:hi], self.converged_since[lo:hi] = label, converged_since
 
-    # -- the result ------------------------------------------------------------------------
     def result(self) -> RunResult:
         landscape = self.landscape
         with np.errstate(all="ignore"):
             if self.record:
                 points, gradients = self.points, self.gradients
-                xy = np.moveaxis(points, -1, 0)  # (2, T+1, N) views
-                grad = np.moveaxis(gradients, -1, 0)
-                losses = landscape.value(xy)
+                losses = landscape.value(np.moveaxis(points, -1, 0))
                 bad = ~(np.isfinite(points).all(-1) & np.isfinite(gradients).all(-1))
                 if self.needs_loss:
                     bad |= ~np.isfinite(losses)
@@ -436,20 +326,20 @@ class _Job:
                     first = max(int(diverged_at[i]), 1)
                     points[first:, i], gradients[first:, i] = points[first - 1, i], gradients[first - 1, i]
                     losses[first:, i] = losses[first - 1, i]
-                gradient_norms = np.sqrt(landscape.squared_norm(grad))
-                # The bookkeeping of record=False, from the trajectory.
-                inside_from = np.array([_after_last(~np.signbit(excess))
-                                        for excess in landscape.excess_distances(xy)]).reshape(-1, points.shape[1])
-                flat_from = _after_last(~np.signbit(landscape.excess_gradient(grad)))
+                xy, grad = np.moveaxis(points, -1, 0), np.moveaxis(gradients, -1, 0)  # (2, T+1, N) views
+                gradient_norms = _norm(grad)
+                outside = [~np.signbit(excess) for excess in landscape.excess_distances(xy)]
+                outside.append(~np.signbit(landscape.excess_gradient(grad)))
+                since = np.array([_after_last(mask) for mask in outside])
                 final, final_gradient = xy[:, -1], grad[:, -1]
-                label, converged_since = landscape.conclude(final, final_gradient, inside_from, flat_from)
+                label, converged_since = landscape.conclude(final, final_gradient, since)
                 final_loss = losses[-1].copy()
             else:
                 points = losses = gradient_norms = None
                 final, final_gradient = self.final, self.final_gradient
                 diverged_at, label, converged_since = self.diverged_at, self.label, self.converged_since
                 final_loss = landscape.value(final)
-            final_gradient_norm = np.sqrt(landscape.squared_norm(final_gradient))
+            final_gradient_norm = _norm(final_gradient)
 
         diverged = diverged_at >= 0
         listed = (label >= 0) & ~diverged
@@ -487,19 +377,13 @@ class _ChunkNoise:
         draw = self.rng.standard_normal((2, self.width))
         return grad + self.scale * (draw if columns is None else draw[:, columns])
 
-    def draws(self, steps: int) -> np.ndarray:
-        """(steps, 2, width): the next `steps` draws of add_to at once (the generator fills an
-        array in order, so they are the same numbers; for whole recorded runs)."""
-        return self.rng.standard_normal((steps, 2, self.width))
-
 
 class _Tracker:
     """For each active point, the step from which on it has stayed strictly inside each listed
     minimum's tolerance ball, and from which its gradient has stayed strictly below the
-    stationary tolerance: one more than the last step it was outside (steep), 0 if never.
-    Rows 0..K−1 of `since` are the K minima, row K the gradient. Per step, in one fused loop
-    (core.fused.track), with the formulas of `_Landscape.excess_distances` and
-    `excess_gradient`:
+    stationary tolerance: one more than the last step it was outside, 0 if never. Rows
+    0..K−1 of `since` are the K minima, row K the gradient. Per step, with the formulas of
+    `_Landscape.excess_distances` and `excess_gradient`:
 
         excess = (x − mx)² + ((y − my)² − tolerance²)      (negative: inside)
         since = max(since, copysign(t + 1, excess))
@@ -509,30 +393,16 @@ class _Tracker:
         self.landscape = landscape
         self.since = np.zeros((len(landscape.minima) + 1, n))
 
-    def observe(self, t: int, xy: np.ndarray, grad: np.ndarray) -> bool:
-        """Update with step t's points and gradients (2, n); return whether they are all finite."""
-        landscape = self.landscape
-        return track(xy[0], xy[1], grad[0], grad[1], landscape.minima_x, landscape.minima_y,
-                     landscape.squared_tolerance, landscape.squared_gradient_tolerance, self.since, float(t + 1))
-
-    def keep(self, keep: np.ndarray) -> None:
-        self.since = self.since[:, keep]
-
-
-@functools.lru_cache(maxsize=4)
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """The engine's pool of `threads` threads, made on first use and kept (its tasks, chunks,
-    only run numba and numpy loops: none waits for another run, so sharing cannot deadlock)."""
-    return ThreadPoolExecutor(threads, thread_name_prefix="core.run")
+    def observe(self, t: int, xy: np.ndarray, grad: np.ndarray) -> None:
+        excesses = [*self.landscape.excess_distances(xy), self.landscape.excess_gradient(grad)]
+        for row, excess in zip(self.since, excesses):
+            np.maximum(row, np.copysign(t + 1.0, excess, out=excess), out=row)
 
 
 def _chunks(n: int) -> list[tuple[int, int]]:
-    """Bounds of nearly equal chunks of at most CHUNK starts, an even number of them when
-    more than one (so that two threads share the work evenly). They depend on n and CHUNK
-    only, not on the threads: so does a start's gradient noise."""
-    count = -(-n // CHUNK)
-    if count > 1:
-        count += count % 2
+    """Bounds of nearly equal chunks of at most CHUNK starts (a start's gradient noise depends
+    on them)."""
+    count = max(1, -(-n // CHUNK))
     bounds = [n * i // count for i in range(count + 1)]
     return list(zip(bounds[:-1], bounds[1:]))
 
@@ -551,6 +421,16 @@ def _as_starts(starts) -> np.ndarray:
     return starts
 
 
+def _non_negative(name: str, value) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return value
+
+
 def _all_finite(*arrays) -> bool:
     """One cheap reduction per array; False also when a sum merely overflows (then the exact
     per-point test decides)."""
@@ -562,46 +442,11 @@ def _finite(xy, grad, loss) -> np.ndarray:
     return finite if loss is None else finite & np.isfinite(loss)
 
 
+def _norm(vectors: np.ndarray) -> np.ndarray:
+    """Euclidean norm along axis 0 of (2, ...) vectors, as np.linalg.norm computes it."""
+    return np.sqrt(vectors[0] * vectors[0] + vectors[1] * vectors[1])
+
+
 def _after_last(mask: np.ndarray) -> np.ndarray:
     """Along axis 0: one more than the last index where mask is True, 0 if never."""
     return np.where(mask.any(0), mask.shape[0] - np.argmax(mask[::-1], axis=0), 0)
-
-
-def _time_invariant(optimizer: Optimizer) -> bool:
-    """Whether `optimizer.step` gives bitwise the same result for every t from
-    SETTLE_CHECK_EVERY on (probed once per optimizer, on random inputs, at t = 8, 9, 17, 100,
-    1000, 65536 and MAX_STEPS + 1): then a point and state that one step (checked at t = 8,
-    16, ...) leaves unchanged stay unchanged. SGD, momentum, RMSprop and the article's Adam
-    are; bias-corrected Adam, NAdam, RAdam or Adagrad with lr_decay are not."""
-    try:
-        return _cached_time_invariant(optimizer)
-    except TypeError:  # unhashable hyperparameters
-        return _probe_time_invariance(optimizer)
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_time_invariant(optimizer: Optimizer) -> bool:
-    return _probe_time_invariance(optimizer)
-
-
-def _probe_time_invariance(optimizer: Optimizer) -> bool:
-    rng = np.random.default_rng(20180101)
-    params = rng.normal(size=(8, 2))
-    loss = rng.uniform(1.0, 2.0, size=8)
-    try:
-        with np.errstate(all="ignore"):
-            state = optimizer.init(params)
-            for t in range(1, SETTLE_CHECK_EVERY):
-                params, state = optimizer.step(params, rng.normal(size=(8, 2)), state, t, loss=loss * t)
-            grad = rng.normal(size=(8, 2))
-            outputs = [optimizer.step(params, grad, state, t, loss=loss)
-                       for t in (SETTLE_CHECK_EVERY, SETTLE_CHECK_EVERY + 1, 17, 100, 1000, 65536, MAX_STEPS + 1)]
-    except Exception:  # noqa: BLE001 - any doubt means "not time-invariant"
-        return False
-    reference = [outputs[0][0], *outputs[0][1]]
-    for params_t, state_t in outputs[1:]:
-        arrays = [params_t, *state_t]
-        if len(arrays) != len(reference) or not all(
-                np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True) for a, b in zip(arrays, reference)):
-            return False
-    return True

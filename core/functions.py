@@ -24,7 +24,6 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
-from .registry import lookup
 
 Domain = tuple[tuple[float, float], tuple[float, float]]
 
@@ -684,24 +683,3 @@ class Saddle(TestFunction):
 
     def partials(self, x, y):
         return 2 * x, -2 * y
-
-
-# ---------------------------------------------------------------------------------------
-# Registry
-# ---------------------------------------------------------------------------------------
-_CLASSES: tuple[type[TestFunction], ...] = (
-    TwoGaussians, Rastrigin, Rosenbrock,  # the article's three first
-    Himmelblau, Beale, Ackley, Booth, Matyas, ThreeHumpCamel, SixHumpCamel, StyblinskiTang,
-    GoldsteinPrice, Levi13, McCormick, Saddle,
-)
-# A function typed by the user (core/custom.py builds on the classes above, hence imported here).
-from .custom import CustomFunction  # noqa: E402
-
-_CLASSES += (CustomFunction,)
-FUNCTION_CLASSES: dict[str, type[TestFunction]] = {cls.name: cls for cls in _CLASSES}
-FUNCTIONS: tuple[str, ...] = tuple(FUNCTION_CLASSES)
-
-
-def get_function(name: str, **params) -> TestFunction:
-    """The test function `name` with its parameters (and optionally `domain`) overridden."""
-    return lookup(FUNCTION_CLASSES, "function", name, params, "parameter")(**params)

@@ -26,7 +26,6 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
-from .registry import lookup
 
 
 # ---------------------------------------------------------------------------------------
@@ -1091,22 +1090,3 @@ class YellowFin(Optimizer):
             "velocity norm": np.linalg.norm(state.velocity, axis=-1),
             "h_min": h_min, "h_max": h_max, "variance C": variance, "distance D": distance,
         }
-
-
-# ---------------------------------------------------------------------------------------
-# Registry
-# ---------------------------------------------------------------------------------------
-_CLASSES: tuple[type[Optimizer], ...] = (
-    SGD, Momentum, Nesterov, RMSprop, Adam, AMSGrad, AdamW, NAdam, RAdam, Adamax, Adagrad,
-    Adadelta, Lion, AdaBelief, Eve, YellowFin,
-)
-OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {cls.name: cls for cls in _CLASSES}
-OPTIMIZERS: tuple[str, ...] = tuple(OPTIMIZER_CLASSES)
-
-
-def get_optimizer(name: str, **hyperparameters) -> Optimizer:
-    """The optimizer `name` with the given hyperparameters; raises ValueError on bad input."""
-    cls = lookup(OPTIMIZER_CLASSES, "optimizer", name, hyperparameters, "hyperparameter")
-    if "betas" in hyperparameters and isinstance(hyperparameters["betas"], list):
-        hyperparameters["betas"] = tuple(hyperparameters["betas"])
-    return cls(**hyperparameters)

@@ -31,7 +31,7 @@ import core
 from app.navigation import ROOT, page_files
 from app.presets import ARTICLE_OPTIMIZERS, PRESET_NAMES, default_preset_name, get_preset
 from app.state import MAX_STEPS
-from core.functions import FUNCTION_CLASSES
+from core import FUNCTION_CLASSES
 from tests.browser import ARTIFACTS, click_data_point, path_traces, plotly_frame, \
     wait_for_app
 

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from core.functions import FUNCTIONS, get_function
+from core import FUNCTIONS, get_function
 
 STEP = 1e-6  # central-difference step
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import core
-from core.optimizers import INTERNALS, get_optimizer
+from core import get_optimizer
+from core.optimizers import INTERNALS
 
 ROSENBROCK = core.get_function("rosenbrock", b=2.0)
 STARTS = np.array([[-1.0, 1.5], [0.5, -0.5], [1.2, 1.1], [0.0, 0.0], [1.0, 1.0]])  # (1, 1): g = 0

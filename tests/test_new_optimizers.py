@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 import core
-from core.optimizers import INTERNALS, get_optimizer, yellowfin_single_step
+from core import get_optimizer
+from core.optimizers import INTERNALS, yellowfin_single_step
 
 EVE_DEFAULTS = {"lr": 1e-3, "betas": (0.9, 0.999, 0.999), "eps": 1e-8, "lower_threshold": 0.1,
                 "upper_threshold": 10.0, "f_star": 0.0}

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import core
-from core.optimizers import OPTIMIZER_CLASSES, get_optimizer
+from core import OPTIMIZER_CLASSES, get_optimizer
 
 REFERENCE = Path(__file__).parent / "data" / "reference_trajectories.npz"
 
