@@ -9,13 +9,11 @@ from __future__ import annotations
 import functools
 import gc
 import json
-import threading
 
 import numpy as np
 import streamlit as st
 
 import core
-from core.custom import CustomFunction
 from core import FUNCTION_CLASSES, TestFunction
 
 from . import figures
@@ -24,26 +22,12 @@ GRID_RESOLUTION = 150
 
 
 @functools.lru_cache(maxsize=1)  # no arguments: once per server process
-def warm_up_server() -> threading.Thread:
-    """Once per server: in a background thread, load the engine's compiled kernels (from
-    numba's disk cache; compiled there the first time, ~30-50 s on a fresh machine) with one
-    tiny run per function and optimizer, then freeze the garbage collector's view of
-    everything alive. Why: Streamlit runs a full gc.collect() after every script run, and
-    with numpy, pandas, Altair, Plotly and numba loaded that walked ~270,000 long-lived
-    objects, ~130 ms of every click. Frozen objects (modules, kernels: they live as long as
+def freeze_long_lived_objects() -> None:
+    """Once per server, after the first page has imported everything: freeze the garbage
+    collector's view of every object alive. Why: Streamlit runs a full gc.collect() after
+    every script run, and with numpy, pandas, Altair and Plotly loaded that walked ~270,000
+    long-lived objects, ~130 ms of every click. Frozen objects (modules: they live as long as
     the server anyway) are skipped; each collection then sees only what the runs made."""
-    thread = threading.Thread(target=_warm_up_then_freeze, name="warm-up", daemon=True)
-    thread.start()
-    return thread  # benchmarks join it to measure the steady state
-
-
-def _warm_up_then_freeze() -> None:
-    for function_class in FUNCTION_CLASSES.values():
-        if function_class is CustomFunction:  # typed functions run numpy code: nothing to load
-            continue
-        for optimizer_name in core.OPTIMIZERS:
-            for record in (True, False):  # the pages' runs and the analysis' runs
-                core.run(function_class(), core.get_optimizer(optimizer_name), [0.5, 0.5], 2, record=record)
     gc.collect()
     gc.freeze()
 

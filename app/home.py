@@ -39,7 +39,7 @@ def _legend_html() -> str:
 
 def home_page() -> None:
     st.set_page_config(page_title="Optimizer paths", page_icon="🧭", layout="wide")
-    compute.warm_up_server()
+    compute.freeze_long_lived_objects()
     st.title("Optimizer paths on 2-D functions")
     st.markdown(INTRO)
     st.subheader("Optimizers")

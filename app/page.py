@@ -207,7 +207,7 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
 def function_page(function_name: str) -> None:
     function_class = FUNCTION_CLASSES[function_name]
     st.set_page_config(page_title=f"{function_class.title} · optimizer paths", page_icon="🧭", layout="wide")
-    compute.warm_up_server()
+    compute.freeze_long_lived_objects()
     keys = PageKeys(function_name)
     state = _load_state(keys, function_name, function_class)
     for warning in st.session_state.get(keys("url_warnings"), []):

@@ -118,7 +118,7 @@ def browser_figures(figures: dict, clicks: int, deadline: float) -> None:
         clock = SocketClock(page)
         page.goto(f"{url}/{URL_PATH}")
         wait_for_app(page)
-        time.sleep(5)  # the server's one-off warm-up (app.compute.warm_up_server) runs ~1-2 s after its first page
+        time.sleep(1)  # let the first page finish loading
         frame, locator = plotly_frame(page), page.frame_locator('iframe[title="streamlit_plotly_events.plotly_events"]')
         for i, (x, y) in enumerate(start_points(clicks + 1)):  # the first click warms the page up
             if time.monotonic() > deadline:
@@ -165,7 +165,7 @@ def apptest_figures(figures: dict, runs: int) -> None:
     at.session_state[f"{FUNCTION}.start_x"], at.session_state[f"{FUNCTION}.start_y"] = 0.5, 1.0
     timed(at)  # the first run imports the app and computes the contour grid
     from app import compute
-    compute.warm_up_server().join()  # the server's one-off warm-up (kernels, gc.freeze) is over
+    compute.freeze_long_lived_objects()  # as the server does after its first page
     figures["rerun, warm (AppTest)"] = [timed(at) for _ in range(runs)]
     figures["rerun, new start (AppTest)"] = cold = []
     for x, y in start_points(runs, seed=11):
