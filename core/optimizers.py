@@ -1,16 +1,29 @@
-"""First-order optimizers as pure, vectorized update rules.
+"""Optimizers as pure update rules, each written once.
 
 Each optimizer is a frozen dataclass whose fields are its hyperparameters (names, defaults and
 meaning follow torch.optim wherever torch has the algorithm). It has two pure functions in the
 style of optax:
 
-    state = opt.init(params)                       # params: (N, 2)
+    state = opt.init(params)                          # params: (N, 2)
     params, state = opt.step(params, grad, state, t)  # t = 1, 2, ... the step number
 
 `state` is a NamedTuple of per-point arrays (each of shape (N, 2), (N,) or (N, k)), so a run
-engine can index it by point (`type(state)(*(a[mask] for a in state))`) and the dashboard can
-show it. Nothing is mutated in place. An optimizer with `needs_loss = True` (Eve) also needs
-`loss = f(params)`, shape (N,): `opt.step(params, grad, state, t, loss=f(params))`.
+engine can index it by point and the dashboard can show it. Nothing is mutated in place. An
+optimizer with `needs_loss = True` (Eve) also needs `loss = f(params)`, shape (N,).
+
+How an update is written. All but Eve and YellowFin act on each coordinate separately, and
+say so in one static function of numbers:
+
+    state = ("exp_avg", "exp_avg_sq")                 # per-coordinate arrays, zero at first
+    def coefficients(self, t): ...                    # the numbers of step t (a tuple)
+    @staticmethod
+    def update(x, g, exp_avg, exp_avg_sq, *coefficients): ... return x, exp_avg, exp_avg_sq
+
+`update` uses only arithmetic, `np.sqrt`, `np.abs`, `np.sign`, `np.maximum`, `np.minimum`,
+helpers marked `register_jitable`, and `if` on its coefficients. `step` runs it with numpy on
+whole arrays; the engine (core/engine.py) compiles the same function with numba into a loop
+over the coordinates of many starts. Eve and YellowFin, whose rules mix a point's two
+coordinates, override `init` and `step` instead (numpy only).
 
 A look inside: `opt.internals(state, t)` returns named per-point quantities after step t (the
 names are listed in INTERNALS), e.g. the effective step size per coordinate.
@@ -18,14 +31,15 @@ names are listed in INTERNALS), e.g. the effective step size per coordinate.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import Callable, ClassVar, NamedTuple
 
 import numpy as np
-
+from numba.extending import register_jitable
 
 
 # ---------------------------------------------------------------------------------------
@@ -57,10 +71,6 @@ def _check_betas(owner: str, betas) -> None:
     check_range(owner, "betas[1]", betas[1], 0.0, 1.0)
 
 
-class Empty(NamedTuple):
-    """State of a stateless optimizer."""
-
-
 # ---------------------------------------------------------------------------------------
 # A look inside: named per-point quantities, for the dashboard's "internals" charts
 # ---------------------------------------------------------------------------------------
@@ -81,10 +91,11 @@ INTERNALS: dict[str, str] = {
     "variance C": "YellowFin's estimate of the gradient variance",
     "distance D": "YellowFin's estimate of the distance to the optimum",
 }
-"""Every name `Optimizer.internals` may return, with its meaning. Each value has shape (N,)."""
+"""Every name `Optimizer.internals` may return, with its meaning. Each value has shape (N,),
+or () where it is the same at every point (a stateless optimizer's step size)."""
 
 # State fields the default `internals` reads, by meaning; the first one present is used.
-FIRST_MOMENT_FIELDS = ("exp_avg", "momentum", "momentum_buffer")
+FIRST_MOMENT_FIELDS = ("exp_avg", "momentum_buffer")
 SECOND_MOMENT_FIELDS = ("exp_avg_sq", "square_avg", "exp_avg_var", "sum")
 
 
@@ -95,14 +106,24 @@ def _first_field(state: NamedTuple, names) -> np.ndarray | None:
 
 @dataclass(frozen=True, kw_only=True)
 class Optimizer:
-    """Base class. Subclasses set `name`, `title`, the hyperparameter fields and implement
-    `init` and `step`; `check()` validates the hyperparameters and runs on construction."""
+    """Base class. A subclass sets `name`, `title` and its hyperparameter fields, and writes its
+    update once: element-wise as `state`, `coefficients(t)` and a static `update` (see the
+    module's docstring), or by overriding `init` and `step`. `check()` validates the
+    hyperparameters and runs on construction."""
 
     name: ClassVar[str]
     title: ClassVar[str]
     needs_loss: ClassVar[bool] = False  # True if step() needs f(params) as `loss`
+    state: ClassVar[tuple[str, ...]] = ()  # names of the per-coordinate state arrays of `update`
+    State: ClassVar[type]  # their NamedTuple, made from `state`
+    update: ClassVar[Callable | None] = None  # (x, g, *state, *coefficients(t)) -> (x, *state), or x
 
     lr: float = 1e-3
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "State" not in cls.__dict__:
+            cls.State = collections.namedtuple(f"{cls.__name__}State", cls.state, module=cls.__module__)
 
     def __post_init__(self) -> None:
         self.check()
@@ -110,11 +131,20 @@ class Optimizer:
     def check(self) -> None:
         check_range(self.name, "lr", self.lr, 0.0, low_open=True)
 
+    def coefficients(self, t: int) -> tuple:
+        """The numbers `update` takes after the state, for step t."""
+        raise NotImplementedError
+
     def init(self, params: np.ndarray) -> NamedTuple:
-        return Empty()
+        """Every state array zero, shaped like params."""
+        return self.State(*(np.zeros_like(params, dtype=float) for _ in self.state))
 
     def step(self, params: np.ndarray, grad: np.ndarray, state: NamedTuple, t: int, loss=None):
-        raise NotImplementedError
+        """One step of `update` on whole arrays: the new params and state."""
+        new = self.update(params, grad, *state, *self.coefficients(t))
+        if not self.state:
+            return new, state
+        return new[0], self.State(*new[1:])
 
     def internals(self, state: NamedTuple, t: int) -> dict[str, np.ndarray]:
         """Named per-point quantities after step t (names and meanings in INTERNALS), each of
@@ -132,10 +162,11 @@ class Optimizer:
         return out
 
     def effective_step_size(self, state: NamedTuple, t: int) -> np.ndarray:
-        """The step size per coordinate after step t, shape (N, 2): γ / (√v̂ + ε) with v the
-        second-moment field (AMSGrad's max_exp_avg_sq when present, the one it divides by),
-        v̂ = v / (1 − β₂ᵗ) for optimizers with `betas` (unless bias_correction is off), or γ
-        where the state has no second moment. Override where the rule differs."""
+        """The step size per coordinate after step t, shape (N, 2) (shape (2,) for a stateless
+        optimizer): γ / (√v̂ + ε) with v the second-moment field (AMSGrad's max_exp_avg_sq when
+        present, the one it divides by), v̂ = v / (1 − β₂ᵗ) for optimizers with `betas`
+        (unless bias_correction is off), or γ where the state has no second moment. Override
+        where the rule differs."""
         second = _first_field(state, ("max_exp_avg_sq",) + SECOND_MOMENT_FIELDS)
         if second is None:
             points = np.shape(state[0])[:1] if len(state) else ()
@@ -150,23 +181,21 @@ class Optimizer:
 
 
 # ---------------------------------------------------------------------------------------
-# Shared pieces of the update rules
+# Pieces shared by the update rules (numbers or arrays alike; numba compiles them too)
 # ---------------------------------------------------------------------------------------
-def _zeros(params: np.ndarray) -> np.ndarray:
-    return np.zeros_like(params, dtype=float)
-
-
-def _weight_decay(params, grad, weight_decay: float, lr: float, decoupled: bool = False):
-    """Apply weight decay λ: coupled (L2), g ← g + λx, or decoupled (Loshchilov & Hutter),
-    x ← (1 − γλ) x before the step. Returns (params, grad)."""
-    if not weight_decay:
-        return params, grad
+@register_jitable
+def weight_decayed(x, g, weight_decay, lr, decoupled):
+    """Weight decay λ: coupled (L2), g ← g + λx, or decoupled (Loshchilov & Hutter),
+    x ← (1 − γλ) x before the step. Returns (x, g)."""
+    if weight_decay == 0:
+        return x, g
     if decoupled:
-        return params * (1 - lr * weight_decay), grad
-    return params, grad + weight_decay * params
+        return x * (1 - lr * weight_decay), g
+    return x, g + weight_decay * x
 
 
-def _lerp(start, end, weight: float):
+@register_jitable
+def lerp(start, end, weight):
     """start + weight·(end − start), in the form torch.lerp uses for this weight (for equal
     rounding): the exponential moving averages of torch.optim's Adam family are lerps."""
     if abs(weight) < 0.5:
@@ -174,18 +203,23 @@ def _lerp(start, end, weight: float):
     return end - (end - start) * (1 - weight)
 
 
-def _ema_of_square(average, value, decay: float):
+@register_jitable
+def ema_of_square(average, value, decay):
     """decay·average + (1 − decay)·value², in torch's order (mul_(decay).addcmul_)."""
     return decay * average + (1 - decay) * value * value
+
+
+@register_jitable
+def momentum_buffer(buffer, g, momentum, dampening, first):
+    """torch.optim.SGD's buffer: b_1 = g_1, b_t = μ b_{t−1} + (1 − τ) g_t."""
+    if first:
+        return g
+    return momentum * buffer + (1 - dampening) * g
 
 
 # ---------------------------------------------------------------------------------------
 # SGD family
 # ---------------------------------------------------------------------------------------
-class StepSize(NamedTuple):
-    step_size: np.ndarray  # (N,): γ. Constant; kept so that SGD's state knows its points.
-
-
 @dataclass(frozen=True, kw_only=True)
 class SGD(Optimizer):
     r"""Plain gradient descent (torch.optim.SGD with momentum=0).
@@ -205,23 +239,13 @@ class SGD(Optimizer):
         super().check()
         check_range(self.name, "weight_decay", self.weight_decay, 0.0)
 
-    def init(self, params):
-        return StepSize(np.full(np.shape(params)[:-1], float(self.lr)))
+    def coefficients(self, t):
+        return self.lr, self.weight_decay
 
-    def step(self, params, grad, state, t, loss=None):
-        params, grad = _weight_decay(params, grad, self.weight_decay, self.lr)
-        return params - self.lr * grad, state
-
-
-class Velocity(NamedTuple):
-    momentum: np.ndarray  # torch's momentum_buffer
-
-
-def _momentum_buffer(buffer, grad, t: int, momentum: float, dampening: float = 0.0):
-    """torch.optim.SGD's buffer: b_1 = g_1, b_t = μ b_{t−1} + (1 − τ) g_t."""
-    if t == 1:
-        return grad
-    return momentum * buffer + (1 - dampening) * grad
+    @staticmethod
+    def update(x, g, lr, weight_decay):
+        x, g = weight_decayed(x, g, weight_decay, lr, False)
+        return x - lr * g
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -237,6 +261,7 @@ class Momentum(Optimizer):
 
     name: ClassVar[str] = "momentum"
     title: ClassVar[str] = "Momentum"
+    state = ("momentum_buffer",)
 
     lr: float = 1e-3
     momentum: float = 0.9
@@ -249,13 +274,14 @@ class Momentum(Optimizer):
         check_range(self.name, "dampening", self.dampening, 0.0, 1.0)
         check_range(self.name, "weight_decay", self.weight_decay, 0.0)
 
-    def init(self, params):
-        return Velocity(_zeros(params))
+    def coefficients(self, t):
+        return self.lr, self.momentum, self.dampening, self.weight_decay, t == 1
 
-    def step(self, params, grad, state, t, loss=None):
-        params, grad = _weight_decay(params, grad, self.weight_decay, self.lr)
-        buffer = _momentum_buffer(state.momentum, grad, t, self.momentum, self.dampening)
-        return params - self.lr * buffer, Velocity(buffer)
+    @staticmethod
+    def update(x, g, buffer, lr, momentum, dampening, weight_decay, first):
+        x, g = weight_decayed(x, g, weight_decay, lr, False)
+        buffer = momentum_buffer(buffer, g, momentum, dampening, first)
+        return x - lr * buffer, buffer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -273,6 +299,7 @@ class Nesterov(Optimizer):
 
     name: ClassVar[str] = "nesterov"
     title: ClassVar[str] = "Nesterov"
+    state = ("momentum_buffer",)
 
     lr: float = 1e-3
     momentum: float = 0.9
@@ -283,19 +310,14 @@ class Nesterov(Optimizer):
         check_range(self.name, "momentum", self.momentum, 0.0, 1.0, low_open=True)
         check_range(self.name, "weight_decay", self.weight_decay, 0.0)
 
-    def init(self, params):
-        return Velocity(_zeros(params))
+    def coefficients(self, t):
+        return self.lr, self.momentum, self.weight_decay, t == 1
 
-    def step(self, params, grad, state, t, loss=None):
-        params, grad = _weight_decay(params, grad, self.weight_decay, self.lr)
-        buffer = _momentum_buffer(state.momentum, grad, t, self.momentum)
-        return params - self.lr * (grad + self.momentum * buffer), Velocity(buffer)
-
-
-class RMSpropState(NamedTuple):
-    square_avg: np.ndarray  # v, the average of g²
-    grad_avg: np.ndarray  # ḡ, the average of g (used when centered)
-    momentum_buffer: np.ndarray  # b (used when momentum > 0)
+    @staticmethod
+    def update(x, g, buffer, lr, momentum, weight_decay, first):
+        x, g = weight_decayed(x, g, weight_decay, lr, False)
+        buffer = momentum_buffer(buffer, g, momentum, 0.0, first)
+        return x - lr * (g + momentum * buffer), buffer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -315,6 +337,7 @@ class RMSprop(Optimizer):
 
     name: ClassVar[str] = "rmsprop"
     title: ClassVar[str] = "RMSprop"
+    state = ("square_avg", "grad_avg", "momentum_buffer")
 
     lr: float = 1e-2
     alpha: float = 0.99
@@ -331,25 +354,22 @@ class RMSprop(Optimizer):
         check_range(self.name, "momentum", self.momentum, 0.0, 1.0)
         _check_flag(self.name, "centered", self.centered)
 
-    def init(self, params):
-        return RMSpropState(_zeros(params), _zeros(params), _zeros(params))
+    def coefficients(self, t):
+        return self.lr, self.alpha, self.eps, self.weight_decay, self.momentum, bool(self.centered)
 
-    def step(self, params, grad, state, t, loss=None):
-        params, grad = _weight_decay(params, grad, self.weight_decay, self.lr)
-        square_avg = _ema_of_square(state.square_avg, grad, self.alpha)
-        grad_avg = state.grad_avg
-        if self.centered:
-            grad_avg = _lerp(grad_avg, grad, 1 - self.alpha)
-            avg = np.sqrt(square_avg - grad_avg * grad_avg) + self.eps
+    @staticmethod
+    def update(x, g, square_avg, grad_avg, buffer, lr, alpha, eps, weight_decay, momentum, centered):
+        x, g = weight_decayed(x, g, weight_decay, lr, False)
+        square_avg = ema_of_square(square_avg, g, alpha)
+        if centered:
+            grad_avg = lerp(grad_avg, g, 1 - alpha)
+            avg = np.sqrt(square_avg - grad_avg * grad_avg) + eps
         else:
-            avg = np.sqrt(square_avg) + self.eps
-        buffer = state.momentum_buffer
-        if self.momentum > 0:
-            buffer = self.momentum * buffer + grad / avg
-            params = params - self.lr * buffer
-        else:
-            params = params - self.lr * grad / avg
-        return params, RMSpropState(square_avg, grad_avg, buffer)
+            avg = np.sqrt(square_avg) + eps
+        if momentum > 0:
+            buffer = momentum * buffer + g / avg
+            return x - lr * buffer, square_avg, grad_avg, buffer
+        return x - lr * g / avg, square_avg, grad_avg, buffer
 
     def effective_step_size(self, state, t):
         """γ / (√ṽ + ε), with ṽ = v − ḡ² when centered."""
@@ -368,14 +388,17 @@ class RMSprop(Optimizer):
 # ---------------------------------------------------------------------------------------
 # Adam family
 # ---------------------------------------------------------------------------------------
-class Moments(NamedTuple):
-    exp_avg: np.ndarray  # first moment m
-    exp_avg_sq: np.ndarray  # second moment v
+@register_jitable
+def adam_moments(m, v, g, beta1, beta2):
+    """m_t = β₁ m_{t−1} + (1 − β₁) g_t,  v_t = β₂ v_{t−1} + (1 − β₂) g_t², in torch's order."""
+    return lerp(m, g, 1 - beta1), ema_of_square(v, g, beta2)
 
 
 @dataclass(frozen=True, kw_only=True)
 class _AdamFamily(Optimizer):
-    """The hyperparameters, checks and moments shared by Adam and its variants."""
+    """The hyperparameters and checks shared by Adam and its variants."""
+
+    state = ("exp_avg", "exp_avg_sq")
 
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
@@ -388,24 +411,14 @@ class _AdamFamily(Optimizer):
         check_range(self.name, "eps", self.eps, 0.0)
         check_range(self.name, "weight_decay", self.weight_decay, 0.0)
 
-    def init(self, params):
-        return Moments(_zeros(params), _zeros(params))
-
-    def _moments(self, state, grad) -> Moments:
-        """m_t = β₁ m_{t−1} + (1 − β₁) g_t,  v_t = β₂ v_{t−1} + (1 − β₂) g_t²."""
+    def _adam_coefficients(self, t, bias_correction=True, decoupled=False):
+        """γ / (1 − β₁ᵗ) and √(1 − β₂ᵗ) (both 1 without bias correction), then β₁, β₂, ε, λ,
+        γ and whether the weight decay is decoupled: what Adam's and AMSGrad's update take."""
         beta1, beta2 = self.betas
-        return Moments(_lerp(state.exp_avg, grad, 1 - beta1), _ema_of_square(state.exp_avg_sq, grad, beta2))
-
-    def _adam_step(self, params, exp_avg, exp_avg_sq, t, bias_correction=True):
-        """x_t = x_{t−1} − γ (m_t / (1 − β₁ᵗ)) / (√(v_t / (1 − β₂ᵗ)) + ε), in torch's order."""
-        beta1, beta2 = self.betas
+        step_size, root_correction = self.lr, 1.0
         if bias_correction:
-            step_size = self.lr / (1 - beta1**t)
-            denom = np.sqrt(exp_avg_sq) / (1 - beta2**t) ** 0.5 + self.eps
-        else:
-            step_size = self.lr
-            denom = np.sqrt(exp_avg_sq) + self.eps
-        return params - step_size * exp_avg / denom
+            step_size, root_correction = self.lr / (1 - beta1**t), (1 - beta2**t) ** 0.5
+        return step_size, root_correction, beta1, beta2, self.eps, self.weight_decay, self.lr, decoupled
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -429,16 +442,14 @@ class Adam(_AdamFamily):
         super().check()
         _check_flag(self.name, "bias_correction", self.bias_correction)
 
-    def step(self, params, grad, state, t, loss=None):
-        params, grad = _weight_decay(params, grad, self.weight_decay, self.lr)
-        m, v = self._moments(state, grad)
-        return self._adam_step(params, m, v, t, self.bias_correction), Moments(m, v)
+    def coefficients(self, t):
+        return self._adam_coefficients(t, bool(self.bias_correction))
 
-
-class AMSGradMoments(NamedTuple):
-    exp_avg: np.ndarray  # first moment m
-    exp_avg_sq: np.ndarray  # second moment v
-    max_exp_avg_sq: np.ndarray  # v̂, the largest v so far
+    @staticmethod
+    def update(x, g, m, v, step_size, root_correction, beta1, beta2, eps, weight_decay, lr, decoupled):
+        x, g = weight_decayed(x, g, weight_decay, lr, decoupled)
+        m, v = adam_moments(m, v, g, beta1, beta2)
+        return x - step_size * m / (np.sqrt(v) / root_correction + eps), m, v
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -454,15 +465,17 @@ class AMSGrad(_AdamFamily):
 
     name: ClassVar[str] = "amsgrad"
     title: ClassVar[str] = "AMSGrad"
+    state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
-    def init(self, params):
-        return AMSGradMoments(_zeros(params), _zeros(params), _zeros(params))
+    def coefficients(self, t):
+        return self._adam_coefficients(t)
 
-    def step(self, params, grad, state, t, loss=None):
-        params, grad = _weight_decay(params, grad, self.weight_decay, self.lr)
-        m, v = self._moments(state, grad)
-        v_max = np.maximum(state.max_exp_avg_sq, v)
-        return self._adam_step(params, m, v_max, t), AMSGradMoments(m, v, v_max)
+    @staticmethod
+    def update(x, g, m, v, v_max, step_size, root_correction, beta1, beta2, eps, weight_decay, lr, decoupled):
+        x, g = weight_decayed(x, g, weight_decay, lr, decoupled)
+        m, v = adam_moments(m, v, g, beta1, beta2)
+        v_max = np.maximum(v_max, v)
+        return x - step_size * m / (np.sqrt(v_max) / root_correction + eps), m, v, v_max
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -479,17 +492,10 @@ class AdamW(_AdamFamily):
     title: ClassVar[str] = "AdamW"
 
     weight_decay: float = 1e-2
+    update = staticmethod(Adam.update)
 
-    def step(self, params, grad, state, t, loss=None):
-        params, grad = _weight_decay(params, grad, self.weight_decay, self.lr, decoupled=True)
-        m, v = self._moments(state, grad)
-        return self._adam_step(params, m, v, t), Moments(m, v)
-
-
-class NAdamState(NamedTuple):
-    exp_avg: np.ndarray  # first moment m
-    exp_avg_sq: np.ndarray  # second moment v
-    mu_product: np.ndarray  # (N,): Π_{i≤t} μ_i, torch's per-tensor scalar, kept per point
+    def coefficients(self, t):
+        return self._adam_coefficients(t, decoupled=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -507,6 +513,7 @@ class NAdam(_AdamFamily):
 
     name: ClassVar[str] = "nadam"
     title: ClassVar[str] = "NAdam"
+    state = ("exp_avg", "exp_avg_sq", "mu_product")  # Π μ_i: torch's per-tensor scalar, per coordinate
 
     lr: float = 2e-3
     momentum_decay: float = 4e-3
@@ -518,21 +525,25 @@ class NAdam(_AdamFamily):
         _check_flag(self.name, "decoupled_weight_decay", self.decoupled_weight_decay)
 
     def init(self, params):
-        return NAdamState(_zeros(params), _zeros(params), np.ones(params.shape[:-1]))
+        return self.State(np.zeros_like(params, dtype=float), np.zeros_like(params, dtype=float),
+                          np.ones_like(params, dtype=float))
 
-    def step(self, params, grad, state, t, loss=None):
+    def coefficients(self, t):
         beta1, beta2 = self.betas
-        params, grad = _weight_decay(params, grad, self.weight_decay, self.lr, self.decoupled_weight_decay)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
-        mu_product = state.mu_product * mu
-        m, v = self._moments(state, grad)
-        denom = np.sqrt(v / (1 - beta2**t)) + self.eps
-        grad_size = (-self.lr * (1.0 - mu) / (1.0 - mu_product))[..., None]
-        momentum_size = ((-self.lr * mu_next) / (1.0 - mu_product * mu_next))[..., None]
-        params = params + grad_size * grad / denom
-        params = params + momentum_size * m / denom
-        return params, NAdamState(m, v, mu_product)
+        return (mu, mu_next, 1 - beta2**t, beta1, beta2, self.eps, self.weight_decay, self.lr,
+                bool(self.decoupled_weight_decay))
+
+    @staticmethod
+    def update(x, g, m, v, mu_product, mu, mu_next, correction2, beta1, beta2, eps, weight_decay, lr, decoupled):
+        x, g = weight_decayed(x, g, weight_decay, lr, decoupled)
+        mu_product = mu_product * mu
+        m, v = adam_moments(m, v, g, beta1, beta2)
+        denom = np.sqrt(v / correction2) + eps
+        x = x + (-lr * (1.0 - mu) / (1.0 - mu_product)) * g / denom
+        x = x + ((-lr * mu_next) / (1.0 - mu_product * mu_next)) * m / denom
+        return x, m, v, mu_product
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -567,18 +578,21 @@ class RAdam(_AdamFamily):
             return ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
         return None
 
-    def step(self, params, grad, state, t, loss=None):
+    def coefficients(self, t):
         beta1, beta2 = self.betas
-        params, grad = _weight_decay(params, grad, self.weight_decay, self.lr, self.decoupled_weight_decay)
-        m, v = self._moments(state, grad)
-        m_hat = m / (1 - beta1**t)
         rect = self._rectification(t)
-        if rect is not None:
-            adaptive_lr = (1 - beta2**t) ** 0.5 / (np.sqrt(v) + self.eps)
-            update = m_hat * self.lr * adaptive_lr * rect
-        else:
-            update = m_hat * self.lr
-        return params - update, Moments(m, v)
+        return (1 - beta1**t, (1 - beta2**t) ** 0.5, rect is not None, 0.0 if rect is None else rect,
+                beta1, beta2, self.eps, self.weight_decay, self.lr, bool(self.decoupled_weight_decay))
+
+    @staticmethod
+    def update(x, g, m, v, correction1, root_correction2, adaptive, rect, beta1, beta2, eps, weight_decay, lr,
+               decoupled):
+        x, g = weight_decayed(x, g, weight_decay, lr, decoupled)
+        m, v = adam_moments(m, v, g, beta1, beta2)
+        m_hat = m / correction1
+        if adaptive:
+            return x - m_hat * lr * (root_correction2 / (np.sqrt(v) + eps)) * rect, m, v
+        return x - m_hat * lr, m, v
 
     def effective_step_size(self, state, t):
         """γ r_t √(1 − β₂ᵗ) / (√v_t + ε) once rectified (ρ_t > 5), γ before."""
@@ -586,11 +600,6 @@ class RAdam(_AdamFamily):
         if rect is None:
             return np.full(state.exp_avg.shape, float(self.lr))
         return self.lr * (1 - self.betas[1] ** t) ** 0.5 / (np.sqrt(state.exp_avg_sq) + self.eps) * rect
-
-
-class AdamaxState(NamedTuple):
-    exp_avg: np.ndarray  # first moment m
-    exp_inf: np.ndarray  # u, the decaying maximum of |g|
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -606,19 +615,20 @@ class Adamax(_AdamFamily):
 
     name: ClassVar[str] = "adamax"
     title: ClassVar[str] = "Adamax"
+    state = ("exp_avg", "exp_inf")
 
     lr: float = 2e-3
 
-    def init(self, params):
-        return AdamaxState(_zeros(params), _zeros(params))
-
-    def step(self, params, grad, state, t, loss=None):
+    def coefficients(self, t):
         beta1, beta2 = self.betas
-        params, grad = _weight_decay(params, grad, self.weight_decay, self.lr)
-        m = _lerp(state.exp_avg, grad, 1 - beta1)
-        u = np.maximum(beta2 * state.exp_inf, np.abs(grad) + self.eps)
-        step_size = self.lr / (1 - beta1**t)
-        return params - step_size * m / u, AdamaxState(m, u)
+        return self.lr / (1 - beta1**t), beta1, beta2, self.eps, self.weight_decay, self.lr
+
+    @staticmethod
+    def update(x, g, m, u, step_size, beta1, beta2, eps, weight_decay, lr):
+        x, g = weight_decayed(x, g, weight_decay, lr, False)
+        m = lerp(m, g, 1 - beta1)
+        u = np.maximum(beta2 * u, np.abs(g) + eps)
+        return x - step_size * m / u, m, u
 
     def effective_step_size(self, state, t):
         """γ / u_t (u already holds ε), the factor on m̂_t = m_t / (1 − β₁ᵗ)."""
@@ -628,10 +638,6 @@ class Adamax(_AdamFamily):
 # ---------------------------------------------------------------------------------------
 # Accumulating methods
 # ---------------------------------------------------------------------------------------
-class AdagradState(NamedTuple):
-    sum: np.ndarray  # s, the sum of g²
-
-
 @dataclass(frozen=True, kw_only=True)
 class Adagrad(Optimizer):
     r"""Adagrad, as torch.optim.Adagrad.
@@ -646,6 +652,7 @@ class Adagrad(Optimizer):
 
     name: ClassVar[str] = "adagrad"
     title: ClassVar[str] = "Adagrad"
+    state = ("sum",)
 
     lr: float = 1e-2
     lr_decay: float = 0.0
@@ -661,22 +668,20 @@ class Adagrad(Optimizer):
         check_range(self.name, "eps", self.eps, 0.0)
 
     def init(self, params):
-        return AdagradState(np.full_like(params, self.initial_accumulator_value, dtype=float))
+        return self.State(np.full_like(params, self.initial_accumulator_value, dtype=float))
 
-    def step(self, params, grad, state, t, loss=None):
-        params, grad = _weight_decay(params, grad, self.weight_decay, self.lr)
-        step_size = self.lr / (1 + (t - 1) * self.lr_decay)
-        total = state.sum + grad * grad
-        return params - step_size * grad / (np.sqrt(total) + self.eps), AdagradState(total)
+    def coefficients(self, t):
+        return self.lr / (1 + (t - 1) * self.lr_decay), self.eps, self.weight_decay, self.lr
+
+    @staticmethod
+    def update(x, g, total, step_size, eps, weight_decay, lr):
+        x, g = weight_decayed(x, g, weight_decay, lr, False)
+        total = total + g * g
+        return x - step_size * g / (np.sqrt(total) + eps), total
 
     def effective_step_size(self, state, t):
         """(γ / (1 + (t − 1) η)) / (√s_t + ε)."""
         return self.lr / (1 + (t - 1) * self.lr_decay) / (np.sqrt(state.sum) + self.eps)
-
-
-class AdadeltaState(NamedTuple):
-    square_avg: np.ndarray  # v, the average of g²
-    acc_delta: np.ndarray  # u, the average of Δ²
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -692,6 +697,7 @@ class Adadelta(Optimizer):
 
     name: ClassVar[str] = "adadelta"
     title: ClassVar[str] = "Adadelta"
+    state = ("square_avg", "acc_delta")
 
     lr: float = 1.0
     rho: float = 0.9
@@ -704,15 +710,16 @@ class Adadelta(Optimizer):
         check_range(self.name, "eps", self.eps, 0.0)
         check_range(self.name, "weight_decay", self.weight_decay, 0.0)
 
-    def init(self, params):
-        return AdadeltaState(_zeros(params), _zeros(params))
+    def coefficients(self, t):
+        return self.lr, self.rho, self.eps, self.weight_decay
 
-    def step(self, params, grad, state, t, loss=None):
-        params, grad = _weight_decay(params, grad, self.weight_decay, self.lr)
-        square_avg = _ema_of_square(state.square_avg, grad, self.rho)
-        delta = np.sqrt(state.acc_delta + self.eps) / np.sqrt(square_avg + self.eps) * grad
-        acc_delta = _ema_of_square(state.acc_delta, delta, self.rho)
-        return params - self.lr * delta, AdadeltaState(square_avg, acc_delta)
+    @staticmethod
+    def update(x, g, square_avg, acc_delta, lr, rho, eps, weight_decay):
+        x, g = weight_decayed(x, g, weight_decay, lr, False)
+        square_avg = ema_of_square(square_avg, g, rho)
+        delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * g
+        acc_delta = ema_of_square(acc_delta, delta, rho)
+        return x - lr * delta, square_avg, acc_delta
 
     def effective_step_size(self, state, t):
         """γ √(u_t + ε) / √(v_t + ε): the factor on g with the averages after step t (step t
@@ -723,10 +730,6 @@ class Adadelta(Optimizer):
 # ---------------------------------------------------------------------------------------
 # Newer optimizers, from their papers (torch.optim does not have them)
 # ---------------------------------------------------------------------------------------
-class FirstMoment(NamedTuple):
-    exp_avg: np.ndarray  # m
-
-
 @dataclass(frozen=True, kw_only=True)
 class Lion(Optimizer):
     r"""Lion (EvoLved Sign Momentum), the paper's Algorithm 2.
@@ -741,6 +744,7 @@ class Lion(Optimizer):
 
     name: ClassVar[str] = "lion"
     title: ClassVar[str] = "Lion"
+    state = ("exp_avg",)
 
     lr: float = 1e-4
     betas: tuple[float, float] = (0.9, 0.99)
@@ -751,20 +755,15 @@ class Lion(Optimizer):
         _check_betas(self.name, self.betas)
         check_range(self.name, "weight_decay", self.weight_decay, 0.0)
 
-    def init(self, params):
-        return FirstMoment(_zeros(params))
+    def coefficients(self, t):
+        return self.lr, self.betas[0], self.betas[1], self.weight_decay
 
-    def step(self, params, grad, state, t, loss=None):
-        beta1, beta2 = self.betas
-        direction = np.sign(beta1 * state.exp_avg + (1 - beta1) * grad)
-        params, grad = _weight_decay(params, grad, self.weight_decay, self.lr, decoupled=True)
-        m = beta2 * state.exp_avg + (1 - beta2) * grad
-        return params - self.lr * direction, FirstMoment(m)
-
-
-class BeliefMoments(NamedTuple):
-    exp_avg: np.ndarray  # first moment m
-    exp_avg_var: np.ndarray  # s, the "belief": the average of (g − m)²
+    @staticmethod
+    def update(x, g, m, lr, beta1, beta2, weight_decay):
+        direction = np.sign(beta1 * m + (1 - beta1) * g)
+        x, g = weight_decayed(x, g, weight_decay, lr, True)
+        m = beta2 * m + (1 - beta2) * g
+        return x - lr * direction, m
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -782,6 +781,7 @@ class AdaBelief(Optimizer):
 
     name: ClassVar[str] = "adabelief"
     title: ClassVar[str] = "AdaBelief"
+    state = ("exp_avg", "exp_avg_var")
 
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
@@ -792,16 +792,15 @@ class AdaBelief(Optimizer):
         _check_betas(self.name, self.betas)
         check_range(self.name, "eps", self.eps, 0.0)
 
-    def init(self, params):
-        return BeliefMoments(_zeros(params), _zeros(params))
-
-    def step(self, params, grad, state, t, loss=None):
+    def coefficients(self, t):
         beta1, beta2 = self.betas
-        m = beta1 * state.exp_avg + (1 - beta1) * grad
-        s = _ema_of_square(state.exp_avg_var, grad - m, beta2) + self.eps
-        m_hat = m / (1 - beta1**t)
-        s_hat = s / (1 - beta2**t)
-        return params - self.lr * m_hat / (np.sqrt(s_hat) + self.eps), BeliefMoments(m, s)
+        return self.lr, beta1, beta2, self.eps, 1 - beta1**t, 1 - beta2**t
+
+    @staticmethod
+    def update(x, g, m, s, lr, beta1, beta2, eps, correction1, correction2):
+        m = beta1 * m + (1 - beta1) * g
+        s = ema_of_square(s, g - m, beta2) + eps
+        return x - lr * (m / correction1) / (np.sqrt(s / correction2) + eps), m, s
 
 
 # ---------------------------------------------------------------------------------------
@@ -854,6 +853,7 @@ class Eve(Optimizer):
 
     name: ClassVar[str] = "eve"
     title: ClassVar[str] = "Eve"
+    State: ClassVar[type] = EveState
     needs_loss: ClassVar[bool] = True
 
     lr: float = 1e-3
@@ -878,7 +878,7 @@ class Eve(Optimizer):
 
     def init(self, params):
         points = np.shape(params)[:-1]
-        return EveState(_zeros(params), _zeros(params), np.ones(points), np.zeros(points))
+        return EveState(np.zeros_like(params, dtype=float), np.zeros_like(params, dtype=float), np.ones(points), np.zeros(points))
 
     def step(self, params, grad, state, t, loss=None):
         if loss is None:
@@ -886,7 +886,7 @@ class Eve(Optimizer):
         beta1, beta2, beta3 = self.betas
         k, big_k = self.lower_threshold, self.upper_threshold
         m = beta1 * state.exp_avg + (1 - beta1) * grad
-        v = _ema_of_square(state.exp_avg_sq, grad, beta2)
+        v = ema_of_square(state.exp_avg_sq, grad, beta2)
         gap = np.maximum(np.asarray(loss, dtype=float) - self.f_star, _TINY)  # φ_t = f(x_{t−1}) − f*
         if t == 1:
             loss_hat, d = gap, np.ones_like(gap)
@@ -1022,6 +1022,7 @@ class YellowFin(Optimizer):
 
     name: ClassVar[str] = "yellowfin"
     title: ClassVar[str] = "YellowFin"
+    State: ClassVar[type] = YellowFinState
 
     lr: float = 1e-4
     momentum: float = 0.0
@@ -1038,8 +1039,8 @@ class YellowFin(Optimizer):
         points = np.shape(params)[:-1]
         zeros = np.zeros(points)
         return YellowFinState(
-            velocity=_zeros(params), curvatures=np.zeros(points + (int(self.curv_win_width),)),
-            h_min_avg=zeros, h_max_avg=zeros, grad_avg=_zeros(params), grad_norm_sq_avg=zeros,
+            velocity=np.zeros_like(params, dtype=float), curvatures=np.zeros(points + (int(self.curv_win_width),)),
+            h_min_avg=zeros, h_max_avg=zeros, grad_avg=np.zeros_like(params, dtype=float), grad_norm_sq_avg=zeros,
             grad_norm_avg=zeros, dist_avg=zeros, tuned_lr=np.full(points, float(self.lr)),
             tuned_momentum=np.full(points, float(self.momentum)),
         )

@@ -92,7 +92,7 @@ def test_the_readme_example_runs():
     block = re.search(r"## Add your own optimizer or function.*?```python\n(.*?)```", readme, re.S)
     assert block, "README has no 'Add your own' example"
     namespace: dict = {}
-    exec(compile(block.group(1), "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(block.group(1), "README.md", "exec", dont_inherit=True), namespace)  # noqa: S102 - our own README
     result = namespace["result"]
     assert result.outcome_names == ["global minimum"]
     assert np.allclose(result.final, 0.0, atol=0.02)
