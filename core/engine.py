@@ -264,12 +264,14 @@ class _CompiledSteps:
         self.states = [np.ascontiguousarray(np.asarray(a, dtype=float).T) for a in optimizer.init(xy.T)]
 
     def step(self, xy, grad, t, loss):
-        new_xy = np.empty_like(xy)
-        self.advance(xy, grad, new_xy, self.states, _numbers(self.optimizer.coefficients(t)))
+        new_xy = np.empty(xy.shape)  # C-contiguous, as every array the loop sees flat
+        self.advance(np.ascontiguousarray(xy), np.ascontiguousarray(grad), new_xy, self.states,
+                     _numbers(self.optimizer.coefficients(t)))
         return new_xy
 
     def keep(self, mask):
-        self.states = [a[:, mask] for a in self.states]
+        # a[:, mask] may come out column-major: its flat copy would take the loop's writes.
+        self.states = [np.ascontiguousarray(a[:, mask]) for a in self.states]
 
 
 def _numbers(coefficients) -> tuple:
@@ -311,7 +313,8 @@ _compile_lock = threading.Lock()  # one compilation at a time
 
 def compiled_update(optimizer, wait: bool = False):
     """The optimizer's `update` compiled into a loop, `advance(xy, grad, out, states,
-    coefficients)`, if it is ready; else None, after starting its compilation in a background
+    coefficients)` on C-contiguous (2, n) arrays (`out` and the states written in place), if
+    it is ready; else None, after starting its compilation in a background
     thread (or compiling it now with `wait=True`). None also for an optimizer without an
     element-wise update (one that overrides `step`, or has more than three state arrays), or
     whose update numba cannot compile (it then always steps with numpy)."""
@@ -438,7 +441,8 @@ class _Job:
         for t in range(1, self.steps + 1):
             if leaving is not None:  # drop the diverged points
                 keep = ~leaving
-                active, xy, grad, since = active[keep], xy[:, keep], grad[:, keep], since[:, keep]
+                active = active[keep]
+                xy, grad, since = (np.ascontiguousarray(a[:, keep]) for a in (xy, grad, since))
                 loss = None if loss is None else loss[keep]
                 steps.keep(keep)
                 leaving = None
