@@ -68,14 +68,17 @@ def click_fraction(page, frame, function_name, fx, fy):
 @pytest.mark.parametrize("function_name", [n for n in sorted(page_files()) if n != "custom"])
 def test_click_on_the_contour_starts_every_enabled_optimizer_there(page, server, function_name):
     frame = open_page(page, server, function_name)
-    target = click_fraction(page, frame, function_name, 0.3, 0.7)
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('input')].some(i => i.getAttribute('aria-label') === 'start x' && i.value)""",
-        timeout=40_000)
-    wait_for_app(page)
-    start = start_inputs(page)
     (x0, x1), (y0, y1) = core.get_function(function_name).domain
     cell = 2 * max(x1 - x0, y1 - y0) / 149  # the click snaps to the contour grid
+    for attempt in range(2):  # on a busy machine plotly's hover can lag the mouse: a person clicks again
+        target = click_fraction(page, frame, function_name, 0.3, 0.7)
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('input')].some(i => i.getAttribute('aria-label') === 'start x' && i.value)""",
+            timeout=40_000)
+        wait_for_app(page)
+        start = start_inputs(page)
+        if abs(start[0] - target[0]) <= cell and abs(start[1] - target[1]) <= cell:
+            break
     assert abs(start[0] - target[0]) <= cell and abs(start[1] - target[1]) <= cell
     paths = wait_for_paths(frame, ARTICLE_TITLES)
     for title in ARTICLE_TITLES:  # the inputs show 4 decimals
