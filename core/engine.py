@@ -321,7 +321,10 @@ def compiled_update(optimizer, wait: bool = False):
     if not (isinstance(optimizer, Optimizer) and type(optimizer).step is Optimizer.step
             and len(optimizer.state) < len(_ADVANCE)):
         return None
-    key = (type(optimizer).update, tuple(type(c) for c in _numbers(optimizer.coefficients(1))))
+    try:
+        key = (type(optimizer).update, tuple(type(c) for c in _numbers(optimizer.coefficients(1))))
+    except (TypeError, ValueError):  # coefficients that are not plain numbers: numpy steps
+        return None
     if key in _compiled:
         return _compiled[key]
     with _compiling_lock:

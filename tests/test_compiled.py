@@ -175,3 +175,31 @@ def test_the_first_grid_steps_with_numpy_while_the_update_compiles_in_the_backgr
     assert_close_runs(first, later)
     np.testing.assert_allclose(later.final, numpy_run(function, optimizer, starts, 50, record=False).final,
                                rtol=1e-12, atol=1e-12)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArrayCoefficients(core.Optimizer):
+    """A user's element-wise optimizer whose coefficients are arrays (per-coordinate rates):
+    numpy can step it, a compiled loop over numbers cannot; core.run must not fail."""
+
+    name: ClassVar[str] = "array_coefficients"
+    title: ClassVar[str] = "Array coefficients"
+    lr: float = 0.05
+
+    def coefficients(self, t):
+        return (np.array([self.lr, self.lr / 2]),)
+
+    @staticmethod
+    def update(x, g, rates):
+        return x - rates * g
+
+
+def test_coefficients_that_are_not_numbers_step_with_numpy():
+    function = core.get_function("booth")
+    starts = grid(function, 1200)
+    assert engine.compiled_update(ArrayCoefficients(), wait=True) is None
+    result = core.run(function, ArrayCoefficients(), starts, 40, record=False)
+    x = starts.copy()
+    for _ in range(40):
+        x = x - np.array([0.05, 0.025]) * function.gradient(x)
+    np.testing.assert_allclose(result.final, x, rtol=1e-12, atol=1e-12)
