@@ -133,10 +133,10 @@ def handwritten_run(function, name: str, hyperparameters: dict, starts: np.ndarr
     mx, my, vx, vy = (np.zeros_like(x) for _ in range(4))
 
     def gradient(x, y):
-        y2 = y * y
-        right = (2 * a / c) * np.exp(-((x - 1) ** 2 + y2) / c)
-        left = (2 * b / d) * np.exp(-((x + 1) ** 2 + y2) / d)
-        return 2 * x + right * (x - 1) + left * (x + 1), 2 * y + (right + left) * y
+        y2, x_right, x_left = y * y, x - 1, x + 1
+        right = (2 * a / c) * np.exp((x_right * x_right + y2) * (-1 / c))
+        left = (2 * b / d) * np.exp((x_left * x_left + y2) * (-1 / d))
+        return 2 * x + right * x_right + left * x_left, (2 + right + left) * y
 
     with np.errstate(all="ignore"):
         gx, gy = gradient(x, y)

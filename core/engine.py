@@ -25,7 +25,7 @@ A step is the function's gradient and the optimizer's update, each written once 
   cos run in SIMD, ~10x faster than the C library's that compiled code would call).
 * The update is numpy's too (`optimizer.step`) for a few starts, such as a click's runs. For
   grids (COMPILED_MIN_STARTS or more), an optimizer with an element-wise `update` has that
-  very function compiled by numba into a loop over every coordinate of the chunk (`_advance`),
+  very function compiled by numba into a loop over every coordinate of the chunk (`_advance_loop`),
   which LLVM vectorizes: ~5x faster than numpy's dozen passes over memory. It is compiled once
   per process and optimizer, in the background (`compiled_update`): until it is ready, numpy
   steps. The same function, the same formulas; the tests compare the two with tolerances.
@@ -279,32 +279,34 @@ def _numbers(coefficients) -> tuple:
     return tuple(bool(c) if isinstance(c, (bool, np.bool_)) else float(c) for c in coefficients)
 
 
-# One loop per number of state arrays; numba compiles each for every `update` it is given.
-@njit(error_model="numpy", nogil=True)
-def _advance_0(update, x, g, out, c):
-    for i in range(x.size):
-        out[i] = update(x[i], g[i], *c)
+def _advance_loop(update, state_count: int):
+    """A numba loop applying the compiled `update` to every coordinate of C-contiguous (2, n)
+    arrays: `loop(x, g, out, *states, c)`, `out` and the states written in place."""
+    if state_count == 0:
+        def loop(x, g, out, c):
+            x, g, out = x.reshape(-1), g.reshape(-1), out.reshape(-1)
+            for i in range(x.size):
+                out[i] = update(x[i], g[i], *c)
+    elif state_count == 1:
+        def loop(x, g, out, s0, c):
+            x, g, out, s0 = x.reshape(-1), g.reshape(-1), out.reshape(-1), s0.reshape(-1)
+            for i in range(x.size):
+                out[i], s0[i] = update(x[i], g[i], s0[i], *c)
+    elif state_count == 2:
+        def loop(x, g, out, s0, s1, c):
+            x, g, out, s0, s1 = x.reshape(-1), g.reshape(-1), out.reshape(-1), s0.reshape(-1), s1.reshape(-1)
+            for i in range(x.size):
+                out[i], s0[i], s1[i] = update(x[i], g[i], s0[i], s1[i], *c)
+    else:
+        def loop(x, g, out, s0, s1, s2, c):
+            x, g, out = x.reshape(-1), g.reshape(-1), out.reshape(-1)
+            s0, s1, s2 = s0.reshape(-1), s1.reshape(-1), s2.reshape(-1)
+            for i in range(x.size):
+                out[i], s0[i], s1[i], s2[i] = update(x[i], g[i], s0[i], s1[i], s2[i], *c)
+    return njit(error_model="numpy", nogil=True)(loop)
 
 
-@njit(error_model="numpy", nogil=True)
-def _advance_1(update, x, g, out, s0, c):
-    for i in range(x.size):
-        out[i], s0[i] = update(x[i], g[i], s0[i], *c)
-
-
-@njit(error_model="numpy", nogil=True)
-def _advance_2(update, x, g, out, s0, s1, c):
-    for i in range(x.size):
-        out[i], s0[i], s1[i] = update(x[i], g[i], s0[i], s1[i], *c)
-
-
-@njit(error_model="numpy", nogil=True)
-def _advance_3(update, x, g, out, s0, s1, s2, c):
-    for i in range(x.size):
-        out[i], s0[i], s1[i], s2[i] = update(x[i], g[i], s0[i], s1[i], s2[i], *c)
-
-
-_ADVANCE = (_advance_0, _advance_1, _advance_2, _advance_3)
+MAX_COMPILED_STATES = 3
 _compiled: dict = {}  # (update, coefficient types) -> advance(xy, grad, out, states, c), or None if it failed
 _compiling: set = set()
 _compiling_lock = threading.Lock()  # guards _compiling
@@ -319,7 +321,7 @@ def compiled_update(optimizer, wait: bool = False):
     element-wise update (one that overrides `step`, or has more than three state arrays), or
     whose update numba cannot compile (it then always steps with numpy)."""
     if not (isinstance(optimizer, Optimizer) and type(optimizer).step is Optimizer.step
-            and len(optimizer.state) < len(_ADVANCE)):
+            and len(optimizer.state) <= MAX_COMPILED_STATES):
         return None
     try:
         key = (type(optimizer).update, tuple(type(c) for c in _numbers(optimizer.coefficients(1))))
@@ -341,18 +343,17 @@ def _compile(key, optimizer) -> None:
     with _compile_lock:  # one compilation of a key at a time; the second caller finds it done
         if key in _compiled:
             return
-        loop = _ADVANCE[len(optimizer.state)]
         try:
             update = njit(error_model="numpy", nogil=True)(type(optimizer).update)
-            example = (update, *(np.ones(2) for _ in range(3 + len(optimizer.state))), _numbers(optimizer.coefficients(1)))
+            loop = _advance_loop(update, len(optimizer.state))
+            example = (*(np.ones((2, 1)) for _ in range(3 + len(optimizer.state))), _numbers(optimizer.coefficients(1)))
             with np.errstate(all="ignore"):
                 loop(*example)
-            # The compiled loop itself: calling it skips the dispatcher's typing of every
-            # argument (~5 us a call, a third of a step's update on 10,000 starts).
+            # The compiled loop itself: calling it skips the dispatcher's typing of every argument.
             compiled = loop.overloads[tuple(loop.typeof_pyval(a) for a in example)].entry_point
 
             def advance(xy, grad, out, states, c):
-                compiled(update, xy.reshape(-1), grad.reshape(-1), out.reshape(-1), *(a.reshape(-1) for a in states), c)
+                compiled(xy, grad, out, *states, c)
 
         except Exception:  # noqa: BLE001 - numba could not compile it: numpy steps instead
             advance = None
@@ -433,7 +434,7 @@ class _Job:
             return finite and _all_finite(loss)
 
         def stop(mask, xy, grad):
-            where = active[mask]
+            where = slice(None) if mask.all() and len(active) == n else active[mask]
             final[:, where], final_gradient[:, where] = xy[:, mask], grad[:, mask]
             chunk_since[:, where] = since[:, mask]
 
