@@ -1,6 +1,9 @@
-"""Entry point and home page: `streamlit run dashboard.py`. Streamlit lists the function
-pages of pages/ in the sidebar."""
+"""Entry point: `streamlit run dashboard.py`. The home page, then one page per function in
+sections (the page files live in pages/)."""
+
+import streamlit as st
 
 from app.home import home_page
+from app.navigation import navigation_pages
 
-home_page()
+st.navigation(navigation_pages(home_page), expanded=True).run()

@@ -18,16 +18,17 @@ import pandas as pd
 # out because plotly's built-in "YlGnBu" runs the other way.
 TEMPLATE = "plotly_white"  # explicit: Streamlit's default template shows near-black inside components
 YLGNBU = ["#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#253494", "#081d58"]
-FIGURE_HEIGHT = 560
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 44, 58, 8, 100  # px around the landscape's plot
 LOG_FLOOR = 1e-16  # f − f_min below this is drawn at this value on log axes
 MAX_CHART_POINTS = 600  # per optimizer, on the Altair charts
 
-# The article's colours for its four optimizers; a distinct colour for each other one.
+# The article's colours for its four optimizers; for the others, colours far apart from
+# them and from each other (tests/test_figures.py checks their CIELAB distances).
 OPTIMIZER_COLORS = {
     "sgd": "#000000", "momentum": "#1f4fd8", "rmsprop": "#d62728", "adam": "#2ca02c",
-    "nesterov": "#17becf", "amsgrad": "#8c564b", "adamw": "#bcbd22", "nadam": "#9467bd",
-    "radam": "#ff7f0e", "adamax": "#e377c2", "adagrad": "#7f7f7f", "adadelta": "#f2c200",
-    "lion": "#00a087", "adabelief": "#a6761d", "eve": "#6a3d9a", "yellowfin": "#fb9a99",
+    "nesterov": "#ff00ff", "amsgrad": "#f38400", "adamw": "#00a087", "nadam": "#654522",
+    "radam": "#f781bf", "adamax": "#a6761d", "adagrad": "#848482", "adadelta": "#8db600",
+    "lion": "#00d5ff", "adabelief": "#882d17", "eve": "#7a0177", "yellowfin": "#b3446c",
 }
 
 
@@ -121,7 +122,8 @@ def landscape_base(function, grid) -> tuple[str, int]:
         "colorscale": [[i / (len(YLGNBU) - 1), c] for i, c in enumerate(YLGNBU)],
         "contours": {"coloring": "fill", "showlines": False, **{k: v for k, v in levels.items() if v is not None}},
         "autocontour": levels["size"] is None, "ncontours": 25, "showscale": True,
-        "colorbar": {"title": {"text": "log₁₀(f − f_min)" if is_log else "f"}, "thickness": 14},
+        "colorbar": {"title": {"text": "log₁₀(f − f_min)" if is_log else "f", "side": "right"}, "thickness": 10,
+                     "xpad": 4, "len": 1, "y": 1, "yanchor": "top"},
         "hovertemplate": "x=%{x:.3f}<br>y=%{y:.3f}<extra>click to start here</extra>",
     }
     traces = [contour]
@@ -139,16 +141,22 @@ def landscape_base(function, grid) -> tuple[str, int]:
 
 
 def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=None, *, animate: bool = True,
-                     height: int = FIGURE_HEIGHT, extra_traces: list[dict] = ()) -> FigureJSON:
-    """The landscape (`base` from `landscape_base`) with every path, its end and the start."""
+                     height: int | None = None, extra_traces: list[dict] = (), ms_per_step: int = 30,
+                     autoplay: bool = False, token: str = "") -> FigureJSON:
+    """The landscape (`base` from `landscape_base`) with every path, its end and the start.
+
+    With `animate`, a ▶ Play / ❚❚ Pause / ↺ Replay bar and a step slider reveal the paths step
+    by step (`ms_per_step` each, the article's 30 ms), each optimizer's head marked; with
+    `autoplay` the figure opens at step 0 for the page's script to press ↺ Replay (see
+    `page.autoplay`); `token` (layout.meta) tells that script which figure is new."""
     base_json, base_count = base
-    data, path_traces = list(extra_traces), []
+    data, path_traces, head_traces = list(extra_traces), [], []
     for path in paths:
         path_traces.append(base_count + len(data))
         data.append({
             "type": "scatter", "x": _rounded(path.points[:, 0], 8), "y": _rounded(path.points[:, 1], 8),
             "customdata": list(range(len(path.points))), "mode": "lines", "name": path.title,
-            "legendgroup": path.name, "hoverinfo": "skip", "line": {"color": path.color, "width": 3}, "opacity": 0.8,
+            "legendgroup": path.name, "hoverinfo": "skip", "line": {"color": path.color, "width": 3}, "opacity": 0.85,
         })
         end = path.points[-1]
         data.append({
@@ -156,63 +164,94 @@ def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=N
             "legendgroup": path.name, "showlegend": False, "hoverinfo": "skip",
             "marker": {"color": path.color, "size": 11, "symbol": "x", "line": {"color": "#ffffff", "width": 1}},
         })
+        head_traces.append(base_count + len(data))
+        data.append({
+            "type": "scatter", "x": [float(end[0])], "y": [float(end[1])], "mode": "markers",
+            "legendgroup": path.name, "showlegend": False, "hoverinfo": "skip", "name": f"{path.title} now",
+            "marker": {"color": path.color, "size": 13, "symbol": "circle", "line": {"color": "#ffffff", "width": 2}},
+        })
     if start is not None:
         data.append({
             "type": "scatter", "x": [float(start[0])], "y": [float(start[1])], "mode": "markers", "name": "start",
-            "hoverinfo": "skip", "marker": {"color": "#ffffff", "size": 12, "line": {"color": "#111827", "width": 2}},
+            "hoverinfo": "skip", "showlegend": False,
+            "marker": {"color": "#ffffff", "size": 12, "line": {"color": "#111827", "width": 2}},
         })
     (x0, x1), (y0, y1) = function.domain
     figure = {
         "data": data,
         "layout": {
-            "template": TEMPLATE, "height": height, "hovermode": "closest", "dragmode": False,
-            # Fixed margins: letting the colour bar, legend and slider push them makes plotly.js
-            # lay the figure out twice on every update.
-            "margin": {"l": 50, "r": 80, "t": 36, "b": 110, "autoexpand": False},
-            "xaxis": {"range": [x0, x1], "title": {"text": "x"}, "constrain": "domain"},
-            "yaxis": {"range": [y0, y1], "title": {"text": "y"}, "scaleanchor": "x", "constrain": "domain"},
-            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+            "template": TEMPLATE, "height": height or figure_height(function), "hovermode": "closest", "dragmode": False, "meta": token,
+            # Fixed margins: letting the colour bar and slider push them makes plotly.js lay the
+            # figure out twice on every update. The plot keeps the function's aspect ratio.
+            "margin": {"l": MARGIN_LEFT, "r": MARGIN_RIGHT, "t": MARGIN_TOP, "b": MARGIN_BOTTOM, "autoexpand": False},
+            "xaxis": {"range": [x0, x1], "title": {"text": "x", "standoff": 2}, "constrain": "domain"},
+            "yaxis": {"range": [y0, y1], "title": {"text": "y", "standoff": 2}, "scaleanchor": "x",
+                      "constrain": "domain", "constraintoward": "top"},
+            # Inside the plot's top-left corner: every enabled optimizer's name on the contour.
+            "legend": {"x": 0.01, "y": 0.99, "xanchor": "left", "yanchor": "top", "orientation": "v",
+                       "bgcolor": "rgba(255,255,255,0.82)", "bordercolor": "#9ca3af", "borderwidth": 1,
+                       "font": {"size": 12, "color": "#111827"}, "tracegroupgap": 0},
+            "showlegend": bool(paths),
         },
         "config": {"displayModeBar": False, "responsive": True},
     }
     longest = max((len(p.points) - 1 for p in paths), default=0)
     if animate and path_traces and longest > 0:
-        _add_step_animation(figure, path_traces, base_count, longest)
+        _add_step_animation(figure, paths, path_traces, head_traces, base_count, longest, ms_per_step,
+                            start_at_zero=autoplay)
     return FigureJSON(base_json, figure)
 
 
-def _add_step_animation(figure: dict, path_traces: list[int], base_count: int, longest: int, frames: int = 100,
-                        slider_steps: int = 20) -> None:
-    """A play button and a step slider revealing the paths step by step, as in the article
-    (point i appears after 30·i ms). Each frame only moves a filter's threshold."""
+def figure_height(function, plot_width: int = 560, tallest: int = 640) -> int:
+    """Height of the landscape figure at which a plot `plot_width` px wide keeps the
+    function's aspect ratio (no empty bands), at most `tallest` px (fits a 1280×720 screen)."""
+    (x0, x1), (y0, y1) = function.domain
+    ratio = (y1 - y0) / (x1 - x0)
+    return int(min(tallest, max(360, round(plot_width * ratio) + MARGIN_TOP + MARGIN_BOTTOM)))
 
-    def shown_until(step: int) -> dict:
-        return {"transforms": [{"type": "filter", "target": "customdata", "operation": "<=", "value": step}]}
 
-    for index in path_traces:  # indices count the base traces, which are not in figure["data"]
-        figure["data"][index - base_count].update(shown_until(longest))
+def _add_step_animation(figure: dict, paths: list[Path], path_traces: list[int], head_traces: list[int],
+                        base_count: int, longest: int, ms_per_step: int, start_at_zero: bool,
+                        frames: int = 40, slider_steps: int = 10) -> None:
+    """Play / Pause / Replay buttons and a step slider revealing the paths step by step, as in
+    the article (point i appears after ms_per_step·i ms). A frame moves each line's filter
+    threshold and each optimizer's head to its point at that step (its last one once done)."""
+
+    def frame_data(step: int) -> list[dict]:
+        lines = [{"transforms": [{"type": "filter", "target": "customdata", "operation": "<=", "value": step}]}
+                 for _ in path_traces]
+        heads = []
+        for path in paths:
+            x, y = path.points[min(step, len(path.points) - 1)]
+            heads.append({"x": [float(x)], "y": [float(y)]})
+        return lines + heads
+
     stride = max(1, math.ceil(longest / frames))
     steps = list(range(0, longest, stride)) + [longest]
-    frame_ms = 30 * stride
+    shown = 0 if start_at_zero else longest
+    for trace, update in zip(path_traces + head_traces, frame_data(shown)):
+        figure["data"][trace - base_count].update(update)
+    traces = path_traces + head_traces
+    figure["frames"] = [{"name": str(s), "traces": traces, "data": frame_data(s)} for s in steps]
+    play = {"frame": {"duration": ms_per_step * stride, "redraw": True}, "transition": {"duration": 0},
+            "mode": "immediate"}
     marks = steps[:: max(1, len(steps) // slider_steps)]  # fewer slider stops: each is drawn
     if marks[-1] != steps[-1]:
         marks.append(steps[-1])
-    figure["frames"] = [
-        {"name": str(s), "traces": path_traces, "data": [shown_until(s) for _ in path_traces]} for s in steps
-    ]
-    play = {"frame": {"duration": frame_ms, "redraw": True}, "transition": {"duration": 0}, "fromcurrent": False}
     figure["layout"]["updatemenus"] = [{
-        "type": "buttons", "direction": "left", "x": 0, "y": -0.13, "xanchor": "left", "yanchor": "top",
-        "pad": {"t": 0, "r": 10}, "showactive": False,
+        "type": "buttons", "direction": "left", "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
+        "pad": {"t": 44, "r": 4}, "showactive": False, "font": {"size": 12},
         "buttons": [
-            {"label": "▶ Play", "method": "animate", "args": [None, play]},
+            {"label": "▶ Play", "method": "animate", "args": [None, {**play, "fromcurrent": True}]},
             {"label": "❚❚ Pause", "method": "animate",
              "args": [[None], {"mode": "immediate", "frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}}]},
+            {"label": "↺ Replay", "method": "animate", "args": [None, {**play, "fromcurrent": False}]},
         ],
     }]
     figure["layout"]["sliders"] = [{
-        "active": len(marks) - 1, "x": 0.22, "len": 0.78, "y": -0.11, "yanchor": "top", "pad": {"t": 0},
-        "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "right"},
+        "active": 0 if start_at_zero else len(marks) - 1, "x": 0.44, "len": 0.56, "y": 0, "yanchor": "top",
+        "pad": {"t": 40, "b": 0, "l": 0, "r": 0}, "font": {"size": 10}, "ticklen": 3,
+        "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "right", "offset": 2, "font": {"size": 12}},
         "steps": [{"label": str(s), "method": "animate",
                    "args": [[str(s)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}]}
                   for s in marks],

@@ -7,7 +7,7 @@ from core import FUNCTION_CLASSES, OPTIMIZER_CLASSES
 
 from . import compute
 from .figures import OPTIMIZER_COLORS
-from .navigation import page_files, page_link_path
+from .navigation import page_files, page_link_path, page_title
 from .presets import ARTICLE_FUNCTIONS, ARTICLE_OPTIMIZERS
 
 INTRO = """
@@ -49,14 +49,24 @@ def home_page() -> None:
     st.subheader("The article's functions")
     _cards(list(ARTICLE_FUNCTIONS))
     st.subheader("Classic test functions")
-    _cards([name for name in FUNCTION_CLASSES if name not in ARTICLE_FUNCTIONS and name in page_files()])
+    _cards([name for name in page_files() if name not in ARTICLE_FUNCTIONS and name != "custom"])
+    st.subheader("Your own")
+    _cards(["custom"])
+
+
+def _summary(name: str) -> str:
+    """The first line of the function's docstring, without a repeated formula."""
+    return (FUNCTION_CLASSES[name].__doc__ or "").strip().splitlines()[0]
 
 
 def _cards(names: list[str], per_row: int = 3) -> None:
     for row in range(0, len(names), per_row):
         columns = st.columns(per_row)
         for column, name in zip(columns, names[row: row + per_row]):
-            cls = FUNCTION_CLASSES[name]
-            with column.container(border=True):
-                st.page_link(page_link_path(name), label=cls.title, icon=":material/show_chart:")
-                st.latex(cls.formula)
+            with column.container(border=True, height="stretch"):
+                st.page_link(page_link_path(name), label=f"**{page_title(name)}**", icon=":material/arrow_forward:")
+                st.caption(_summary(name) if name != "custom" else
+                           "Type any f(x, y), e.g. (1 − x)² + 100 (y − x²)²: its gradient is derived exactly.")
+                formula = FUNCTION_CLASSES[name].formula
+                if isinstance(formula, str):  # smaller type for the long ones, so that each fits its card
+                    st.latex((r"\small " if len(formula) < 70 else r"\scriptsize ") + formula)

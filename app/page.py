@@ -11,12 +11,14 @@ Per run of the script:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+import streamlit.components.v1 as components
 from streamlit_plotly_events import plotly_events
 
 import core
@@ -25,8 +27,9 @@ from core import FUNCTION_CLASSES, OPTIMIZER_CLASSES
 
 from . import compute
 from .analysis_view import basins_view, sweep_view
+from .navigation import leave_pages_directory_mode
 from .inside_view import compare_view, gradient_arrows_trace, internals_view, surface_view
-from .figures import FIGURE_HEIGHT, OPTIMIZER_COLORS, Path, curves_frame, landscape_figure
+from .figures import OPTIMIZER_COLORS, Path, curves_frame, figure_height, landscape_figure
 from .presets import PRESET_NAMES
 from .state import MAX_NOISE, MAX_STEPS, PageState, from_query, preset_state, to_query
 
@@ -205,6 +208,7 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
 # The page
 # ---------------------------------------------------------------------------------------
 def function_page(function_name: str) -> None:
+    leave_pages_directory_mode()
     function_class = FUNCTION_CLASSES[function_name]
     st.set_page_config(page_title=f"{function_class.title} · optimizer paths", page_icon="🧭", layout="wide")
     compute.freeze_long_lived_objects()
@@ -214,19 +218,18 @@ def function_page(function_name: str) -> None:
         st.warning(warning, icon="⚠️")
 
     _sidebar(keys, function_name, function_class, state)
-    title, formula = st.columns([2, 3], vertical_alignment="center")
-    title.title(function_class.title)
+    st.html(PAGE_CSS)
     if "expression" in {f.name for f in dataclasses.fields(function_class)}:
         _expression_input(keys, function_class, state)
     try:
         function = function_class(**state.function_params)
     except (TypeError, ValueError) as error:
+        st.title(function_class.title)
         st.error(f"{error}", icon="🚫")
         st.query_params.from_dict(to_query(state, function_name, function_class))
         return
     function_key = compute.params_key(function.params | {"domain": function.domain})
 
-    formula.latex(function.formula)
     _main_area(keys, function_name, function_class, function, function_key, state)
 
 
@@ -237,25 +240,79 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
     click (or a start typed, or a tab's control) reruns only this part, not the sidebar; a
     change in the sidebar reruns the whole page and passes the new settings in."""
     _apply_click(keys, state, function)
-    landscape, curves = st.columns([3, 2])
-    with landscape:
+    landscape, controls = st.columns([5, 2])
+    with controls:
+        st.title(function_class.title)
+        formula = function.formula
+        st.latex((r"\small " if len(formula) < 50 else r"\scriptsize ") + formula)
         _start_inputs(keys, state, function)
+        speed = _animation_speed(keys)
         runs, problems = _checked_runs(state)
         paths, rows = _run_all(function_name, function_key, state, runs)
         for problem in problems:
             st.warning(problem, icon="⚠️")
+        if not paths:
+            st.info("**Click anywhere on the contour** to start every enabled optimizer from that point: "
+                    "its path appears on the landscape and its loss, step by step, below.", icon="👆")
+    with landscape:
+        token = _figure_token(state, runs, speed)
         arrows = [gradient_arrows_trace(function)] if st.session_state.get(keys("arrows")) else []
         figure = landscape_figure(function, compute.landscape_base(function_name, function_key), paths, state.start,
-                                  extra_traces=arrows)
-        plotly_events(figure, click_event=True, override_height=FIGURE_HEIGHT + 10, key=keys("plot"))
-    with curves:
-        if paths:
-            _curves(function, paths)
-        else:
-            st.info("**Click anywhere on the contour** to start every enabled optimizer from that point: "
-                    "its path appears on the landscape and its loss, step by step, here.", icon="👆")
+                                  extra_traces=arrows, ms_per_step=speed or 30, autoplay=bool(speed and paths),
+                                  token=token)
+        plotly_events(figure, click_event=True, override_height=figure_height(function) + 10, key=keys("plot"))
+        if speed and paths:
+            autoplay(token)
+    if paths:
+        _curves(function, paths)
     _tabs(keys, function, function_key, state, runs, paths, rows)
     st.query_params.from_dict(to_query(state, function_name, function_class))
+
+
+# A compact top of the page, so that the whole contour fits a 1280×720 screen.
+PAGE_CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
+[data-testid="stMainBlockContainer"] h1 { font-size: 1.75rem; padding: 0 0 0.25rem 0; }
+</style>"""
+
+ANIMATION_SPEEDS = {"off": 0, "slow": 60, "article": 30, "fast": 8}  # ms per step
+
+
+def _animation_speed(keys: PageKeys) -> int:
+    """Milliseconds per step of the animation a click starts (0: no animation, full paths)."""
+    _init_widget(keys("w", "speed"), "article")
+    choice = st.segmented_control("Animate the paths", list(ANIMATION_SPEEDS), key=keys("w", "speed"),
+                                  help="How fast the paths are drawn after a click: the article draws a step "
+                                       "every 30 ms. ▶ Play, ❚❚ Pause, ↺ Replay and the step slider are under the plot.")
+    return ANIMATION_SPEEDS.get(choice or "off", 0)
+
+
+def _figure_token(state: PageState, runs: list, speed: int) -> str:
+    """Changes exactly when the drawn paths (or the animation speed) change."""
+    key = json.dumps([state.start, runs, state.noise, state.seed, speed], sort_keys=True, default=str)
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def autoplay(token: str) -> None:
+    """Press ↺ Replay in the plot once it shows the figure `token` (its layout.meta): the
+    component's plotly.js has no autoplay, and a click should start the race at once. A
+    zero-height script, run once per new token (Streamlit keeps the same iframe otherwise)."""
+    components.html(f"""<script>
+(function () {{
+  const token = {json.dumps(token)}, deadline = Date.now() + 10000;
+  function tick() {{
+    for (const frame of window.parent.document.querySelectorAll('iframe[title="streamlit_plotly_events.plotly_events"]')) {{
+      const doc = frame.contentDocument, plot = doc && doc.querySelector('.js-plotly-plot');
+      if (plot && plot.layout && plot.layout.meta === token) {{
+        const replay = [...doc.querySelectorAll('.updatemenu-button')].find(b => b.textContent.includes('Replay'));
+        if (replay) {{ replay.dispatchEvent(new MouseEvent('click', {{bubbles: true}})); return; }}
+      }}
+    }}
+    if (Date.now() < deadline) setTimeout(tick, 30);
+  }}
+  tick();
+}})();
+</script>""", height=0)
 
 
 EXPRESSION_EXAMPLES = ("x**2 + 3*sin(y)*exp(-x**2)", "(1-x)^2 + 100*(y-x^2)^2", "sin(x)*cos(y) + 0.1*(x^2 + y^2)",
@@ -322,8 +379,8 @@ def _run_all(function_name: str, function_key: str, state: PageState, runs: list
 def _curves(function, paths: list[Path]) -> None:
     data = curves_frame(paths, function.f_min)
     legend = tuple((p.title, p.color) for p in paths)
-    for spec in compute.curve_specs(legend, function.f_min is not None):
-        st.vega_lite_chart(data, spec=spec, width="stretch")
+    for column, spec in zip(st.columns(2), compute.curve_specs(legend, function.f_min is not None)):
+        column.vega_lite_chart(data, spec=spec, width="stretch")
 
 
 def _checked_runs(state: PageState) -> tuple[list[tuple[str, dict, int]], list[str]]:

@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import core  # noqa: E402
-from app.navigation import page_files  # noqa: E402
+from app.navigation import page_files, url_path  # noqa: E402
 from app.presets import ARTICLE_OPTIMIZERS, default_preset_name, get_preset  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 
@@ -162,9 +162,6 @@ class RssSampler(threading.Thread):
 # ---------------------------------------------------------------------------------------
 # Pages and points
 # ---------------------------------------------------------------------------------------
-def url_path(function_name: str) -> str:
-    return page_files()[function_name].stem.split("_", 1)[1]
-
 
 def page_function(function_name: str):
     """The function as the page shows it by default (its preset's parameters and domain)."""

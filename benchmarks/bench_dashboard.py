@@ -34,7 +34,7 @@ import core  # noqa: E402
 from app.presets import ARTICLE_OPTIMIZERS  # noqa: E402
 from tests.browser import click_data_point, launch_chromium, plotly_frame, streamlit_server, wait_for_app  # noqa: E402
 
-FUNCTION, URL_PATH, PAGE_FILE = "two_gaussians", "Two-Gaussian_bowl", ROOT / "pages" / "01_Two-Gaussian_bowl.py"
+FUNCTION, URL_PATH, PAGE_FILE = "two_gaussians", "two-gaussian-bowl", ROOT / "pages" / "01_Two-Gaussian_bowl.py"
 TITLES = [core.get_optimizer(n).title for n in ARTICLE_OPTIMIZERS]
 (X0, X1), (Y0, Y1) = core.get_function(FUNCTION).domain
 CELL = max(X1 - X0, Y1 - Y0) / 149  # the contour grid's spacing (150 points a side)

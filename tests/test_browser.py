@@ -7,7 +7,7 @@ import time
 import pytest
 
 import core
-from app.navigation import page_files
+from app.navigation import page_files, url_path
 from app.presets import ARTICLE_OPTIMIZERS
 from tests.browser import (ARTIFACTS, click_data_point, path_traces, plotly_frame,
                            wait_for_app)
@@ -26,9 +26,6 @@ def page(browser):
     yield page
     context.close()
 
-
-def url_path(function_name: str) -> str:
-    return page_files()[function_name].stem.split("_", 1)[1]
 
 
 def open_page(page, server, function_name, query: str = ""):

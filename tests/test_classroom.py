@@ -28,7 +28,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import core
-from app.navigation import ROOT, page_files
+from app.navigation import ROOT, page_files, url_path
 from app.presets import ARTICLE_OPTIMIZERS, PRESET_NAMES, default_preset_name, get_preset
 from app.state import MAX_STEPS
 from core import FUNCTION_CLASSES
@@ -46,9 +46,6 @@ ARTICLE_TITLES = [core.get_optimizer(n).title for n in ARTICLE_OPTIMIZERS]
 def new_page(browser):
     return browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
 
-
-def url_path(function_name: str) -> str:
-    return page_files()[function_name].stem.split("_", 1)[1]
 
 
 def open_page(page, server: str, function_name: str, query: str = ""):

@@ -1,0 +1,136 @@
+"""What a new user meets first, in a real browser: the sidebar, the animation a click starts,
+the contour's size on three screens, the optimizers' names on the plot, the home page's
+cards. Each test looks at the screen (boxes, pixels, visible text), not at the figure's JSON."""
+
+import io
+import re
+import time
+
+import numpy as np
+import pytest
+
+import core
+from app.navigation import url_path
+from app.presets import ARTICLE_OPTIMIZERS
+from tests.browser import ARTIFACTS, plot_frame, streamlit_server, wait_for_app
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.browser
+
+PLOT_IFRAME = 'iframe[title="streamlit_plotly_events.plotly_events"]'
+ARTICLE_TITLES = [core.get_optimizer(n).title for n in ARTICLE_OPTIMIZERS]
+
+
+def open_page(browser, server, path, width=1400, height=1000):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{server}/{path}")
+    wait_for_app(page)
+    return page
+
+
+def plot_box(page) -> dict:
+    """The contour's plot area on screen (page coordinates)."""
+    area = plot_frame(page).locator(".nsewdrag").first
+    area.wait_for(timeout=30_000)
+    return area.bounding_box()
+
+
+def pixels(page) -> np.ndarray:
+    from PIL import Image
+
+    png = page.locator(PLOT_IFRAME).screenshot(timeout=15_000)
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
+
+
+def changed_share(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean(np.abs(a - b).sum(axis=-1) > 30))
+
+
+def test_a_direct_link_on_a_fresh_server_shows_the_page_with_its_sections(browser):
+    with streamlit_server() as server:  # a fresh server: its first run is the one Streamlit gets wrong
+        page = open_page(browser, server, url_path("levi13"))
+        page.wait_for_timeout(1000)
+        assert page.get_by_text("Page not found").count() == 0
+        assert page.locator("h1").first.inner_text() == core.get_function("levi13").title
+        sidebar = page.locator('[data-testid="stSidebarNav"]')
+        text = sidebar.inner_text()
+        for section in ("The article's functions", "Classic test functions", "Your own"):
+            assert section in text
+        for title in ("Home", "Two-Gaussian bowl", "Lévi N.13", "Goldstein–Price", "Your function"):
+            assert sidebar.get_by_text(title, exact=True).is_visible(), title
+        assert sidebar.get_by_text(re.compile(r"View \d+ more")).count() == 0
+        page.close()
+
+
+def test_a_click_starts_the_race_and_the_paths_grow_step_by_step(browser, server):
+    page = open_page(browser, server, url_path("two_gaussians"), 1280, 720)
+    box = plot_box(page)
+    page.mouse.move(box["x"] + 0.62 * box["width"], box["y"] + 0.25 * box["height"])
+    page.wait_for_timeout(150)
+    page.mouse.click(box["x"] + 0.62 * box["width"], box["y"] + 0.25 * box["height"])
+    frame = plot_frame(page)
+    frame.get_by_text("Replay").wait_for(timeout=40_000)
+    shots = []
+    for _ in range(8):  # the first seconds: the heads race off
+        shots.append(pixels(page))
+        page.wait_for_timeout(300)
+    moving = [changed_share(a, b) for a, b in zip(shots, shots[1:])]
+    # The paths were drawn over several screenshots, not at once ...
+    assert sum(share > 0.0005 for share in moving) >= 3, moving
+    # ... and it ends on the full paths: the slider reaches the longest run's last step (SGD, 500;
+    # the article's 30 ms a step) and stays there.
+    label = frame.locator(".slider-current-value, .slider-label").first
+    deadline = time.monotonic() + 40
+    while "step 500" not in label.text_content() and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    assert "step 500" in label.text_content()
+    page.wait_for_timeout(500)
+    end = pixels(page)
+    page.screenshot(path=str(ARTIFACTS / "animation-end-1280x720.png"))
+    assert changed_share(shots[0], end) > 0.002  # more path than at the start
+    page.wait_for_timeout(800)
+    assert changed_share(end, pixels(page)) == 0  # and nothing moves any more
+    page.close()
+
+
+@pytest.mark.parametrize("width, height, least", [(1400, 1000, 520), (1280, 720, 400), (390, 844, 230)])
+def test_the_contour_is_the_centrepiece_on_every_screen(browser, server, width, height, least):
+    page = open_page(browser, server, url_path("two_gaussians") + "?start=0.5,1", width, height)
+    box = plot_box(page)
+    page.screenshot(path=str(ARTIFACTS / f"page-{width}x{height}.png"))
+    assert box["width"] >= least and box["height"] >= least, box
+    assert abs(box["width"] - box["height"]) <= 2  # the square domain stays square
+    if width >= 1280:  # the whole plot without scrolling
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height
+    else:  # a phone: the figure spans the screen
+        assert page.locator(PLOT_IFRAME).bounding_box()["width"] >= 0.9 * width
+    page.close()
+
+
+def test_every_enabled_optimizer_is_named_inside_the_plot(browser, server):
+    page = open_page(browser, server, url_path("two_gaussians") + "?start=0.5,1", 1280, 720)
+    box = plot_box(page)
+    legend = plot_frame(page).locator(".legend").first
+    legend_box = legend.bounding_box()
+    assert box["x"] <= legend_box["x"] and legend_box["x"] + legend_box["width"] <= box["x"] + box["width"]
+    assert box["y"] <= legend_box["y"] and legend_box["y"] + legend_box["height"] <= box["y"] + box["height"]
+    text = legend.text_content()
+    for title in ARTICLE_TITLES:
+        assert title in text
+    page.close()
+
+
+def test_home_cards_show_whole_formulas(browser, server):
+    page = open_page(browser, server, "")
+    page.wait_for_timeout(500)
+    cards = page.locator('[data-testid="stVerticalBlockBorderWrapper"], [data-testid="stVerticalBlock"]').filter(
+        has=page.locator(".katex"))
+    formulas = page.locator('[data-testid="stMarkdownContainer"] .katex, .stLatex .katex, [data-testid="stLatex"] .katex')
+    assert formulas.count() >= 15
+    assert page.get_by_text("property object").count() == 0
+    for i in range(formulas.count()):
+        formula = formulas.nth(i)
+        card = formula.locator("xpath=ancestor::div[contains(@class, 'stColumn') or @data-testid='stColumn'][1]")
+        f, c = formula.bounding_box(), card.bounding_box()
+        assert f["x"] >= c["x"] - 1 and f["x"] + f["width"] <= c["x"] + c["width"] + 1, (i, f, c)
+    page.close()
