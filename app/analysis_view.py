@@ -216,10 +216,17 @@ def sweep_chart(data: pd.DataFrame, current: pd.DataFrame, field: str, title: st
     """One line per optimizer against lr (log axis); a dashed rule at its current lr."""
     colours = alt.Scale(domain=list(current["optimizer"]), range=list(current["colour"]))
     highlight = alt.selection_point(fields=["optimizer"], bind="legend")
-    lines = alt.Chart(data).mark_line(point=True).encode(
+    if log:  # the meaningful range: a diverging lr's median (1e200…) would flatten every other curve
+        values = data[field][np.isfinite(data[field]) & (data[field] > 0)]
+        top = float(min(values.max(), 1e3 * values.quantile(0.75))) if len(values) else 1.0
+        y_scale = alt.Scale(type="log", domainMax=top, clamp=True)
+    else:
+        y_scale = alt.Scale(domain=[0, 1])
+    lines = alt.Chart(data).mark_line(point=True, clip=True).encode(
         x=alt.X("lr:Q", scale=alt.Scale(type="log"), title="learning rate"),
-        y=alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log") if log else alt.Scale(domain=[0, 1])),
-        color=alt.Color("optimizer:N", scale=colours, legend=alt.Legend(orient="bottom", title=None)),
+        y=alt.Y(f"{field}:Q", title=title, scale=y_scale),
+        color=alt.Color("optimizer:N", scale=colours,
+                        legend=alt.Legend(orient="bottom", title=None, columns=4, symbolLimit=0, labelLimit=120)),
         opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
         tooltip=["optimizer:N", alt.Tooltip("lr:Q", format=".3g"), alt.Tooltip(f"{field}:Q", format=".3g")],
     ).add_params(highlight)

@@ -18,7 +18,7 @@ import pandas as pd
 # out because plotly's built-in "YlGnBu" runs the other way.
 TEMPLATE = "plotly_white"  # explicit: Streamlit's default template shows near-black inside components
 YLGNBU = ["#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#253494", "#081d58"]
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 44, 58, 8, 100  # px around the landscape's plot
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 36, 46, 8, 100  # px around the landscape's plot
 LOG_FLOOR = 1e-16  # f − f_min below this is drawn at this value on log axes
 MAX_CHART_POINTS = 600  # per optimizer, on the Altair charts
 
@@ -122,9 +122,9 @@ def landscape_base(function, grid) -> tuple[str, int]:
         "colorscale": [[i / (len(YLGNBU) - 1), c] for i, c in enumerate(YLGNBU)],
         "contours": {"coloring": "fill", "showlines": False, **{k: v for k, v in levels.items() if v is not None}},
         "autocontour": levels["size"] is None, "ncontours": 25, "showscale": True,
-        "colorbar": {"title": {"text": "log₁₀(f − f_min)" if is_log else "f", "side": "right"}, "thickness": 10,
+        "colorbar": {"title": {"text": "log₁₀(f − f_min)" if is_log else "f", "side": "right"}, "thickness": 8,
                      "xpad": 4, "len": 1, "y": 1, "yanchor": "top"},
-        "hovertemplate": "x=%{x:.3f}<br>y=%{y:.3f}<extra>click to start here</extra>",
+        "hoverinfo": "none",  # clicks still land; no label over where the paths begin
     }
     traces = [contour]
     estimated = " (estimated)" if getattr(function, "minima_are_estimated", False) else ""
@@ -142,13 +142,14 @@ def landscape_base(function, grid) -> tuple[str, int]:
 
 def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=None, *, animate: bool = True,
                      height: int | None = None, extra_traces: list[dict] = (), ms_per_step: int = 30,
-                     autoplay: bool = False, token: str = "") -> FigureJSON:
+                     token: str = "") -> FigureJSON:
     """The landscape (`base` from `landscape_base`) with every path, its end and the start.
 
     With `animate`, a ▶ Play / ❚❚ Pause / ↺ Replay bar and a step slider reveal the paths step
     by step (`ms_per_step` each, the article's 30 ms), each optimizer's head marked; with
-    `autoplay` the figure opens at step 0 for the page's script to press ↺ Replay (see
-    `page.autoplay`); `token` (layout.meta) tells that script which figure is new."""
+    the figure opens on the full paths (a redraw of the component, on any rerun, shows them
+    whole); `token` (layout.meta) tells the page's script (`page.plot_script`) which figure is
+    new, so that it presses ↺ Replay once."""
     base_json, base_count = base
     data, path_traces, head_traces = list(extra_traces), [], []
     for path in paths:
@@ -180,11 +181,15 @@ def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=N
     figure = {
         "data": data,
         "layout": {
-            "template": TEMPLATE, "height": height or figure_height(function), "hovermode": "closest", "dragmode": False, "meta": token,
+            # A fixed size (autosize on, plotly.js 1.58 took the frame's height on a first draw and
+            # the layout's on updates, and sometimes dropped the aspect ratio).
+            "template": TEMPLATE, "autosize": False, "height": height or figure_height(function), "hovermode": "closest", "dragmode": False, "meta": token,
             # Fixed margins: letting the colour bar and slider push them makes plotly.js lay the
             # figure out twice on every update. The plot keeps the function's aspect ratio.
             "margin": {"l": MARGIN_LEFT, "r": MARGIN_RIGHT, "t": MARGIN_TOP, "b": MARGIN_BOTTOM, "autoexpand": False},
-            "xaxis": {"range": [x0, x1], "title": {"text": "x", "standoff": 2}, "constrain": "domain"},
+            # A narrower plot keeps to the left, under the legend; a shorter one to the top.
+            "xaxis": {"range": [x0, x1], "title": {"text": "x", "standoff": 2}, "constrain": "domain",
+                      "constraintoward": "left"},
             "yaxis": {"range": [y0, y1], "title": {"text": "y", "standoff": 2}, "scaleanchor": "x",
                       "constrain": "domain", "constraintoward": "top"},
             # Inside the plot's top-left corner: every enabled optimizer's name on the contour.
@@ -193,12 +198,13 @@ def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=N
                        "font": {"size": 12, "color": "#111827"}, "tracegroupgap": 0},
             "showlegend": bool(paths),
         },
+        # Not "responsive": plotly.js 1.58 loses the aspect ratio (scaleanchor) when it resizes;
+        # every rerun lays the figure out again at the frame's width.
         "config": {"displayModeBar": False, "responsive": True},
     }
     longest = max((len(p.points) - 1 for p in paths), default=0)
     if animate and path_traces and longest > 0:
-        _add_step_animation(figure, paths, path_traces, head_traces, base_count, longest, ms_per_step,
-                            start_at_zero=autoplay)
+        _add_step_animation(figure, paths, path_traces, head_traces, base_count, longest, ms_per_step)
     return FigureJSON(base_json, figure)
 
 
@@ -211,8 +217,7 @@ def figure_height(function, plot_width: int = 560, tallest: int = 640) -> int:
 
 
 def _add_step_animation(figure: dict, paths: list[Path], path_traces: list[int], head_traces: list[int],
-                        base_count: int, longest: int, ms_per_step: int, start_at_zero: bool,
-                        frames: int = 40, slider_steps: int = 10) -> None:
+                        base_count: int, longest: int, ms_per_step: int, frames: int = 100, slider_steps: int = 10) -> None:
     """Play / Pause / Replay buttons and a step slider revealing the paths step by step, as in
     the article (point i appears after ms_per_step·i ms). A frame moves each line's filter
     threshold and each optimizer's head to its point at that step (its last one once done)."""
@@ -228,8 +233,7 @@ def _add_step_animation(figure: dict, paths: list[Path], path_traces: list[int],
 
     stride = max(1, math.ceil(longest / frames))
     steps = list(range(0, longest, stride)) + [longest]
-    shown = 0 if start_at_zero else longest
-    for trace, update in zip(path_traces + head_traces, frame_data(shown)):
+    for trace, update in zip(path_traces + head_traces, frame_data(longest)):
         figure["data"][trace - base_count].update(update)
     traces = path_traces + head_traces
     figure["frames"] = [{"name": str(s), "traces": traces, "data": frame_data(s)} for s in steps]
@@ -249,7 +253,7 @@ def _add_step_animation(figure: dict, paths: list[Path], path_traces: list[int],
         ],
     }]
     figure["layout"]["sliders"] = [{
-        "active": 0 if start_at_zero else len(marks) - 1, "x": 0.44, "len": 0.56, "y": 0, "yanchor": "top",
+        "active": len(marks) - 1, "x": 0.44, "len": 0.56, "y": 0, "yanchor": "top",
         "pad": {"t": 40, "b": 0, "l": 0, "r": 0}, "font": {"size": 10}, "ticklen": 3,
         "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "right", "offset": 2, "font": {"size": 12}},
         "steps": [{"label": str(s), "method": "animate",
@@ -296,7 +300,9 @@ def _line_chart(legend: list[tuple[str, str]], field: str, title: str, log: bool
         .encode(
             x=alt.X("step:Q", title="step"),
             y=alt.Y(f"{field}:Q", title=title, scale=y_scale),
-            color=alt.Color("optimizer:N", scale=colours, legend=alt.Legend(title="click to highlight")),
+            # Below the chart, in columns: every optimizer listed, however many are on.
+            color=alt.Color("optimizer:N", scale=colours,
+                            legend=alt.Legend(title=None, orient="bottom", columns=4, symbolLimit=0, labelLimit=120)),
             opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
             tooltip=["optimizer:N", "step:Q", alt.Tooltip("loss:Q", format=".6g"), alt.Tooltip("grad_norm:Q", format=".3g")],
         )

@@ -240,7 +240,7 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
     click (or a start typed, or a tab's control) reruns only this part, not the sidebar; a
     change in the sidebar reruns the whole page and passes the new settings in."""
     _apply_click(keys, state, function)
-    landscape, controls = st.columns([5, 2])
+    landscape, controls = st.columns([2, 1])
     with controls:
         st.title(function_class.title)
         formula = function.formula
@@ -258,11 +258,10 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
         token = _figure_token(state, runs, speed)
         arrows = [gradient_arrows_trace(function)] if st.session_state.get(keys("arrows")) else []
         figure = landscape_figure(function, compute.landscape_base(function_name, function_key), paths, state.start,
-                                  extra_traces=arrows, ms_per_step=speed or 30, autoplay=bool(speed and paths),
+                                  extra_traces=arrows, ms_per_step=speed or 30,
                                   token=token)
         plotly_events(figure, click_event=True, override_height=figure_height(function) + 10, key=keys("plot"))
-        if speed and paths:
-            autoplay(token)
+        plot_script(token, play=bool(speed and paths))
     if paths:
         _curves(function, paths)
     _tabs(keys, function, function_key, state, runs, paths, rows)
@@ -272,6 +271,10 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
 # A compact top of the page, so that the whole contour fits a 1280×720 screen.
 PAGE_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
+@media (min-width: 700px) {  /* a scroll bar appearing with the paths would shift the plot under the mouse */
+  [data-testid="stMain"], [data-testid="stAppViewContainer"] { scrollbar-gutter: stable; }
+  [data-testid="stMainBlockContainer"] { padding-left: 2.5rem; padding-right: 2.5rem; }
+}
 [data-testid="stMainBlockContainer"] h1 { font-size: 1.75rem; padding: 0 0 0.25rem 0; }
 </style>"""
 
@@ -293,19 +296,51 @@ def _figure_token(state: PageState, runs: list, speed: int) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
-def autoplay(token: str) -> None:
-    """Press ↺ Replay in the plot once it shows the figure `token` (its layout.meta): the
-    component's plotly.js has no autoplay, and a click should start the race at once. A
-    zero-height script, run once per new token (Streamlit keeps the same iframe otherwise)."""
+# Runs inside the plot's own window (so that it outlives the script's iframe, which a rerun
+# replaces): our own click, a press and release within 4 px over the plot area, not on the
+# legend or the animation's controls, reported as the component's value with the data
+# coordinates of that pixel. plotly.js's click snaps to the contour's grid, and it is lost
+# when an animation frame redraws the plot between the press and the release.
+EXACT_CLICKS_JS = """
+if (!window.__exactClicks) {
+  window.__exactClicks = true;
+  let press = null;
+  document.addEventListener('mousedown', e => { press = e.button === 0 ? e : null; }, true);
+  document.addEventListener('mouseup', e => {
+    const area = document.querySelector('.nsewdrag'), plot = document.querySelector('.js-plotly-plot');
+    if (!press || !area || !plot || Math.hypot(e.clientX - press.clientX, e.clientY - press.clientY) > 4) return;
+    if (press.target.closest && press.target.closest('.legend, .updatemenu-container, .slider-container')) return;
+    const box = area.getBoundingClientRect();
+    if (e.clientX < box.left || e.clientX > box.right || e.clientY < box.top || e.clientY > box.bottom) return;
+    const layout = plot._fullLayout;
+    const x = layout.xaxis.p2d(e.clientX - box.left), y = layout.yaxis.p2d(e.clientY - box.top);
+    window.parent.postMessage({isStreamlitMessage: true, type: 'streamlit:setComponentValue',
+                               value: JSON.stringify([{x: x, y: y, exact: true}]), dataType: 'json'}, '*');
+  }, true);
+}
+"""
+
+
+def plot_script(token: str, play: bool) -> None:
+    """A zero-height script for the plot's iframe (same origin), run once per new figure
+    (`token`, its layout.meta; Streamlit keeps the same script iframe while it is unchanged).
+    It installs exact clicks in the plot's window (EXACT_CLICKS_JS; should it not run, the
+    component's own, snapped, click still works) and, with `play`, presses ↺ Replay once the
+    plot shows this figure: a click starts the race at once (the component's plotly.js has no
+    autoplay)."""
     components.html(f"""<script>
 (function () {{
-  const token = {json.dumps(token)}, deadline = Date.now() + 10000;
+  const token = {json.dumps(token)}, play = {json.dumps(play)}, deadline = Date.now() + 10000;
   function tick() {{
     for (const frame of window.parent.document.querySelectorAll('iframe[title="streamlit_plotly_events.plotly_events"]')) {{
       const doc = frame.contentDocument, plot = doc && doc.querySelector('.js-plotly-plot');
-      if (plot && plot.layout && plot.layout.meta === token) {{
+      if (plot && plot.layout && plot.layout.meta === token && plot.removeAllListeners) {{
         const replay = [...doc.querySelectorAll('.updatemenu-button')].find(b => b.textContent.includes('Replay'));
-        if (replay) {{ replay.dispatchEvent(new MouseEvent('click', {{bubbles: true}})); return; }}
+        if (play && !replay) break;
+        frame.contentWindow.eval({json.dumps(EXACT_CLICKS_JS)});
+        plot.removeAllListeners('plotly_click');  // again for every figure: a redraw may restore it
+        if (play) replay.dispatchEvent(new MouseEvent('click', {{bubbles: true}}));
+        return;
       }}
     }}
     if (Date.now() < deadline) setTimeout(tick, 30);
@@ -381,6 +416,7 @@ def _curves(function, paths: list[Path]) -> None:
     legend = tuple((p.title, p.color) for p in paths)
     for column, spec in zip(st.columns(2), compute.curve_specs(legend, function.f_min is not None)):
         column.vega_lite_chart(data, spec=spec, width="stretch")
+    st.caption("Click an optimizer's name under a chart to highlight it.")
 
 
 def _checked_runs(state: PageState) -> tuple[list[tuple[str, dict, int]], list[str]]:

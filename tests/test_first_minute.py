@@ -29,10 +29,13 @@ def open_page(browser, server, path, width=1400, height=1000):
 
 
 def plot_box(page) -> dict:
-    """The contour's plot area on screen (page coordinates)."""
-    area = plot_frame(page).locator(".nsewdrag").first
-    area.wait_for(timeout=30_000)
-    return area.bounding_box()
+    """The contour's plot area as drawn (plotly's axes' pixel extents), in page coordinates."""
+    svg = plot_frame(page).locator(".main-svg").first
+    svg.wait_for(timeout=30_000)
+    corner = svg.bounding_box()
+    axes = svg.evaluate("""svg => { const layout = svg.closest('.js-plotly-plot')._fullLayout;
+        return [layout.xaxis._offset, layout.yaxis._offset, layout.xaxis._length, layout.yaxis._length]; }""")
+    return {"x": corner["x"] + axes[0], "y": corner["y"] + axes[1], "width": axes[2], "height": axes[3]}
 
 
 def pixels(page) -> np.ndarray:
@@ -133,4 +136,32 @@ def test_home_cards_show_whole_formulas(browser, server):
         card = formula.locator("xpath=ancestor::div[contains(@class, 'stColumn') or @data-testid='stColumn'][1]")
         f, c = formula.bounding_box(), card.bounding_box()
         assert f["x"] >= c["x"] - 1 and f["x"] + f["width"] <= c["x"] + c["width"] + 1, (i, f, c)
+    page.close()
+
+
+def test_the_start_is_exactly_where_the_person_clicked(browser, server):
+    page = open_page(browser, server, url_path("rastrigin"))
+    (x0, x1), (y0, y1) = core.get_function("rastrigin", domain=((-20.0, 20.0), (-20.0, 20.0))).domain
+    plot_box(page)
+    page.wait_for_timeout(1000)  # let the layout settle
+    box = plot_box(page)
+    px, py = box["x"] + 0.3137 * box["width"], box["y"] + 0.4421 * box["height"]
+    page.mouse.move(px, py)
+    page.wait_for_timeout(150)
+    page.mouse.click(px, py)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('input')].some(i => i.getAttribute('aria-label') === 'start x' && i.value)""",
+        timeout=40_000)
+    wait_for_app(page)
+    after = plot_box(page)
+    # The plot did not move under the mouse (its first draw is up to 10 px taller, then it settles).
+    assert abs(after["x"] - box["x"]) < 0.5 and abs(after["y"] - box["y"]) < 0.5, (box, after)
+    assert abs(after["width"] - box["width"]) <= 0.02 * box["width"], (box, after)
+    x = float(page.locator('input[aria-label="start x"]').input_value())
+    y = float(page.locator('input[aria-label="start y"]').input_value())
+    pixel = (x1 - x0) / box["width"]  # data units per pixel
+    assert abs(x - (x0 + 0.3137 * (x1 - x0))) <= 1.5 * pixel, x
+    assert abs(y - (y1 - 0.4421 * (y1 - y0))) <= 1.5 * pixel, y
+    grid = (x1 - x0) / 149
+    assert pixel < grid / 2  # finer than the contour grid the click used to snap to (±0.13 here)
     page.close()
