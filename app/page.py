@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import urllib.parse
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ from .navigation import leave_pages_directory_mode
 from .inside_view import compare_view, gradient_arrows_trace, internals_view, surface_view
 from .figures import OPTIMIZER_COLORS, Path, curves_frame, figure_height, landscape_figure
 from .presets import PRESET_NAMES
-from .state import MAX_NOISE, MAX_STEPS, PageState, from_query, preset_state, to_query
+from .state import MAX_NOISE, MAX_STEPS, PageState, changes_from_preset, from_query, preset_state, to_query
 
 LR_MANTISSAS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
 LR_OPTIONS = tuple(float(f"{m * 10.0 ** e:.3g}") for e in range(-6, 2) for m in LR_MANTISSAS)
@@ -105,38 +106,86 @@ def _on_preset_change(keys: PageKeys, function_name: str) -> None:
     st.session_state[keys("w", "preset")] = new.preset
 
 
-def _lr_widget(key: str, label: str, value: float) -> float:
-    options = sorted(set(LR_OPTIONS) | {float(value)})
+# Labels and one-line help of the hyperparameters, by dataclass field (betas: one per part).
+HYPERPARAMETER_LABELS = {
+    "momentum": ("momentum μ", "Weight of the previous velocity in the new one (0: plain gradient descent)."),
+    "dampening": ("dampening", "Share of the gradient left out of the velocity (torch's SGD)."),
+    "weight_decay": ("weight decay λ", "Adds λ·x to the gradient (L2 regularization)."),
+    "alpha": ("α", "Decay of the running average of squared gradients (RMSprop)."),
+    "eps": ("ε", "Added to the denominator so that steps stay finite where gradients vanish."),
+    "betas": (("β₁", "Decay of the gradient's running average (momentum)."),
+              ("β₂", "Decay of the squared gradient's running average.")),
+    "bias_correction": ("bias correction", "Divide the averages by 1 − βᵗ (Adam's paper; the 2018 article did not)."),
+    "centered": ("centered", "Divide by the gradient's estimated variance instead of its raw second moment."),
+    "momentum_decay": ("momentum decay ψ", "NAdam's schedule of its momentum coefficient."),
+    "decoupled_weight_decay": ("decoupled weight decay", "Shrink x directly (AdamW-style) instead of via the gradient."),
+    "lr_decay": ("lr decay", "Adagrad's learning rate divided by 1 + (t − 1)·decay."),
+    "initial_accumulator_value": ("initial accumulator", "Adagrad's starting sum of squared gradients."),
+    "rho": ("ρ", "Decay of Adadelta's running averages."),
+    "beta": ("β", "Decay of YellowFin's running estimates."),
+    "curv_win_width": ("curvature window", "Steps over which YellowFin estimates the extreme curvatures."),
+    "lower_threshold": ("lower threshold", "Eve: the smallest factor by which the relative loss change can shrink steps."),
+    "upper_threshold": ("upper threshold", "Eve: the largest factor."),
+    "f_star": ("f*", "Eve: the loss's known lower bound."),
+}
+
+
+def _reset_to_preset(keys: PageKeys, function_name: str) -> None:
+    old: PageState = st.session_state[keys("state")]
+    new = preset_state(function_name, old.preset)
+    new.start, new.noise, new.seed = old.start, old.noise, old.seed
+    st.session_state[keys("state")] = new
+    _reset_widgets(keys)
+
+
+def _lr_widget(key: str, value: float) -> float:
+    """A log slider of round learning rates and, beside it, the exact value typed."""
+    typed = key + ".typed"
     _init_widget(key, float(value))
-    if st.session_state[key] not in options:
-        st.session_state[key] = float(value)
-    return st.select_slider(label, options=options, key=key, format_func=lambda v: f"{v:g}",
-                            help="Learning rate, on a log scale.")
+    _init_widget(typed, float(st.session_state[key]))
+    options = sorted(set(LR_OPTIONS) | {float(st.session_state[key])})
+
+    def slid():
+        st.session_state[typed] = float(st.session_state[key])
+
+    def typed_in():
+        if st.session_state[typed] is not None and st.session_state[typed] > 0:
+            st.session_state[key] = float(st.session_state[typed])
+
+    slider, box = st.columns([3, 2], vertical_alignment="bottom")
+    chosen = slider.select_slider("learning rate", options=options, key=key, format_func=lambda v: f"{v:g}",
+                                  on_change=slid, help="On a log scale; type any value beside it.")
+    box.number_input("lr", min_value=1e-8, max_value=100.0, key=typed, format="%g", step=None,
+                     on_change=typed_in, label_visibility="hidden")
+    return float(chosen)
 
 
 def _hyperparameter_widgets(keys: PageKeys, name: str, values: dict) -> dict:
-    """Controls built from the optimizer's dataclass fields: lr on a log slider, numbers,
-    pairs of numbers and switches."""
+    """Controls built from the optimizer's dataclass fields: lr on a log slider with a typed
+    value, numbers, pairs of numbers and switches, each with its symbol and one line of help."""
     chosen = {}
     for field in dataclasses.fields(OPTIMIZER_CLASSES[name]):
         value = values[field.name]
         key = keys("w", name, field.name)
+        described = HYPERPARAMETER_LABELS.get(field.name, (field.name.replace("_", " "), None))
+        label, help_text = described if isinstance(described[0], str) else (None, None)
         if field.name == "lr":
-            chosen["lr"] = _lr_widget(key, "learning rate", value)
+            chosen["lr"] = _lr_widget(key, value)
         elif isinstance(value, bool):
             _init_widget(key, value)
-            chosen[field.name] = st.checkbox(field.name.replace("_", " "), key=key)
+            chosen[field.name] = st.checkbox(label, key=key, help=help_text)
         elif isinstance(value, tuple):
             columns = st.columns(len(value))
             parts = []
             for i, (column, part) in enumerate(zip(columns, value)):
+                part_label, part_help = (described[i] if not isinstance(described[0], str) and i < len(described)
+                                         else (f"{field.name}[{i}]", None))
                 _init_widget(f"{key}.{i}", float(part))
-                parts.append(column.number_input(f"{field.name}[{i}]", key=f"{key}.{i}", format="%g", step=0.01))
+                parts.append(column.number_input(part_label, key=f"{key}.{i}", format="%g", step=0.01, help=part_help))
             chosen[field.name] = tuple(parts)
         else:
             _init_widget(key, float(value))
-            chosen[field.name] = st.number_input(field.name.replace("_", " "), key=key, format="%g",
-                                                 step=_step_for(value))
+            chosen[field.name] = st.number_input(label, key=key, format="%g", step=_step_for(value), help=help_text)
     return chosen
 
 
@@ -155,6 +204,7 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
                      args=(keys, function_name),
                      help="“2018 post”: the article's exact settings. “library defaults”: torch.optim's "
                           "defaults with a learning rate tuned for this function.")
+        modified = st.empty()  # filled once every widget below has written its value
         st.markdown("**Optimizers**")
         enabled = []
         columns = st.columns(2)
@@ -171,7 +221,9 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
                 state.hyperparameters[name] = _hyperparameter_widgets(keys, name, values)
                 key = keys("w", name, "steps")
                 _init_widget(key, int(state.steps.get(name, 300)))
-                state.steps[name] = int(st.number_input("steps", min_value=1, max_value=MAX_STEPS, key=key, step=10))
+                state.steps[name] = int(st.number_input(f"steps (1 to {MAX_STEPS:,})", min_value=1, max_value=MAX_STEPS,
+                                                        key=key, step=10,
+                                                        help=f"At most {MAX_STEPS:,} steps per optimizer."))
         parameters = [f for f in dataclasses.fields(function_class) if f.name != "domain" and f.type in ("float", float)]
         with st.expander("Function parameters"):
             params = dict(state.function_params)
@@ -202,6 +254,14 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
             state.noise = float(st.number_input("noise σ", min_value=0.0, max_value=MAX_NOISE, key=keys("w", "noise"),
                                                 format="%g", step=0.1))
             state.seed = int(st.number_input("seed", min_value=0, max_value=2**32 - 1, key=keys("w", "seed"), step=1))
+        changes = changes_from_preset(state, function_name, function_class)
+        if changes:
+            with modified.container():
+                note, reset = st.columns([3, 2], vertical_alignment="center")
+                note.caption(f"“{state.preset}” (modified: {len(changes)} setting{'s' if len(changes) > 1 else ''})",
+                             help="Changed: " + ", ".join(changes))
+                reset.button("Reset", key=keys("w", "reset"), on_click=_reset_to_preset, args=(keys, function_name),
+                             help=f"Back to the “{state.preset}” settings (the start stays).")
 
 
 # ---------------------------------------------------------------------------------------
@@ -467,14 +527,38 @@ def _tabs(keys: PageKeys, function, function_key: str, state: PageState, runs: l
         st.caption("“steps to tolerance”: the first step from which the run stayed within "
                    f"{core.engine.default_tolerance(function):.3g} of the minimum it ends at.")
     with export_tab:
-        st.markdown("The page's address holds the start, the optimizers and every changed setting: "
-                    "copy it from the browser's address bar to share this exact view.")
-        st.download_button("Download trajectories (CSV)", data=lambda: trajectories_csv(paths),
-                           file_name=f"{function.name}_trajectories.csv", mime="text/csv")
+        link = share_link(state, function.name, type(function))
+        st.markdown("**Link to this view**: the start, the optimizers and every changed setting "
+                    "(copy it with the button at its right).")
+        st.code(link, language=None, wrap_lines=True)
+        settings = {name: (core.get_optimizer(name, **hyperparameters).hyperparameters, steps)
+                    for name, hyperparameters, steps in runs}
+        st.download_button("Download trajectories (CSV)",
+                           data=lambda: trajectories_csv(paths, function, settings, state, link),
+                           file_name=f"{function.name}_trajectories.csv", mime="text/csv",
+                           help="One row per optimizer and step: x, y, f and ‖∇f‖; the function, the start "
+                                "and every optimizer's settings in the '#' lines above the table.")
 
 
-def trajectories_csv(paths: list[Path]) -> str:
-    """Tidy CSV: optimizer, step, x, y, loss."""
+def share_link(state: PageState, function_name: str, function_class) -> str:
+    """The page's address with the query that reproduces `state`."""
+    base = (st.context.url or "").split("?", 1)[0]
+    query = urllib.parse.urlencode(to_query(state, function_name, function_class), safe=",()")
+    return f"{base}?{query}" if query else base
+
+
+def trajectories_csv(paths: list[Path], function, settings: dict, state: PageState, link: str = "") -> str:
+    """Tidy CSV: optimizer, step, x, y, loss, grad_norm; above it, '#' lines with the function,
+    the start, the gradient noise and each optimizer's hyperparameters and steps (read it with
+    pandas.read_csv(..., comment="#"))."""
+    lines = [f"# function: {function.name} {json.dumps(function.params, default=list)} domain {list(map(list, function.domain))}",
+             f"# start: {list(state.start) if state.start else None}; gradient noise sigma {state.noise:g}, seed {state.seed}"]
+    for name, (hyperparameters, steps) in settings.items():
+        lines.append(f"# {name}: {json.dumps(hyperparameters, default=list)}; steps {steps}")
+    if link:
+        lines.append(f"# view: {link}")
     frames = [pd.DataFrame({"optimizer": p.name, "step": np.arange(len(p.points)), "x": p.points[:, 0],
-                            "y": p.points[:, 1], "loss": p.losses}) for p in paths]
-    return pd.concat(frames, ignore_index=True).to_csv(index=False) if frames else "optimizer,step,x,y,loss\n"
+                            "y": p.points[:, 1], "loss": p.losses, "grad_norm": p.gradient_norms}) for p in paths]
+    table = (pd.concat(frames, ignore_index=True).to_csv(index=False) if frames
+             else "optimizer,step,x,y,loss,grad_norm\n")
+    return "\n".join(lines) + "\n" + table

@@ -106,6 +106,12 @@ def to_query(state: PageState, function_name: str, function_class) -> dict[str, 
     return query
 
 
+def changes_from_preset(state: PageState, function_name: str, function_class) -> list[str]:
+    """The settings (query keys) in which `state` differs from its preset; the start, noise
+    and seed are not preset settings."""
+    return [key for key in to_query(state, function_name, function_class) if key not in ("preset", "start", "noise", "seed")]
+
+
 def _normalized(value):
     """Lists and tuples (also nested, as in a domain) compare alike, numbers as floats."""
     if isinstance(value, (list, tuple)):

@@ -212,3 +212,54 @@ def test_figure_json_survives_subnormal_coordinates():
     values = _rounded(np.array([5e-324, -1e-310, 1e-300, 0.0, 1.23456789, np.nan]))
     assert values[:4] == [0.0, 0.0, 1e-300, 0.0] and values[5] is None
     assert values[4] == 1.2346
+
+
+def test_a_typed_learning_rate_moves_the_slider_marks_the_preset_modified_and_resets():
+    at = with_start("two_gaussians", 0.5, 1.0)
+    assert not [c for c in at.caption if "modified" in c.value]
+    at.number_input(key="two_gaussians.w.sgd.lr.typed").set_value(0.0123).run()
+    assert not at.exception
+    assert at.select_slider(key="two_gaussians.w.sgd.lr").value == 0.0123  # a value off the slider's marks
+    before = with_start("two_gaussians", 0.5, 1.0)
+    slower = results(at).set_index("optimizer").loc["SGD", "steps to tolerance"]
+    assert slower > results(before).set_index("optimizer").loc["SGD", "steps to tolerance"]  # SGD ran with it
+    assert [c for c in at.caption if "modified: 1 setting" in c.value]
+    at.button(key="two_gaussians.w.reset").click().run()
+    assert at.select_slider(key="two_gaussians.w.sgd.lr").value == ARTICLE_SETTINGS["sgd"][0]["lr"]
+    assert not [c for c in at.caption if "modified" in c.value]
+    assert results(at).set_index("optimizer").loc["SGD", "steps to tolerance"] == \
+        results(before).set_index("optimizer").loc["SGD", "steps to tolerance"]
+
+
+def test_hyperparameters_have_symbols_and_help_and_steps_state_their_cap():
+    at = with_start("two_gaussians", 0.5, 1.0)
+    labels = {n.label: n.help for n in at.number_input}
+    assert "β₁" in labels and "β₂" in labels and "ε" in labels and labels["ε"]
+    assert not [label for label in labels if "[" in label or label == "eps"]
+    assert any(label.startswith("steps (1 to 5,000)") for label in labels)
+
+
+def test_share_tab_shows_a_link_to_this_view_and_the_csv_holds_settings_and_gradient_norms():
+    import io
+
+    import pandas as pd
+
+    from app.figures import Path as DrawnPath
+    from app.page import trajectories_csv
+    from app.state import preset_state
+
+    at = with_start("two_gaussians", 0.5, 1.0, query={"adam.lr": "0.05"})
+    links = [c.value for c in at.code if "start=" in c.value]
+    assert links and "start=0.5,1" in links[0] and "adam.lr=0.05" in links[0]
+
+    function = core.get_function("two_gaussians")
+    optimizer = core.get_optimizer("adam", lr=0.05)
+    run = core.run(function, optimizer, [0.5, 1.0], 20)
+    path = DrawnPath("adam", "Adam", "#2ca02c", run.points[:, 0], run.losses[:, 0], run.gradient_norms[:, 0])
+    state = preset_state("two_gaussians")
+    state.start = (0.5, 1.0)
+    text = trajectories_csv([path], function, {"adam": (optimizer.hyperparameters, 20)}, state, links[0])
+    assert '# adam: {"lr": 0.05' in text and "# function: two_gaussians" in text and "# view: " in text
+    table = pd.read_csv(io.StringIO(text), comment="#")
+    assert list(table.columns) == ["optimizer", "step", "x", "y", "loss", "grad_norm"]
+    assert len(table) == 21 and np.allclose(table["grad_norm"], run.gradient_norms[:, 0])
