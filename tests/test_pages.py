@@ -263,3 +263,11 @@ def test_share_tab_shows_a_link_to_this_view_and_the_csv_holds_settings_and_grad
     table = pd.read_csv(io.StringIO(text), comment="#")
     assert list(table.columns) == ["optimizer", "step", "x", "y", "loss", "grad_norm"]
     assert len(table) == 21 and np.allclose(table["grad_norm"], run.gradient_norms[:, 0])
+
+
+def test_the_paths_animate_at_the_article_s_30_ms_a_step_by_default():
+    at = with_start("two_gaussians", 0.5, 1.0)
+    assert at.get("button_group")[0].value == "article"
+    from app.page import ANIMATION_SPEEDS
+
+    assert ANIMATION_SPEEDS["article"] == 30 and ANIMATION_SPEEDS["off"] == 0
