@@ -77,5 +77,11 @@ def optimizer_run(function_name: str, key: str, optimizer_name: str, hyper_key: 
 def curve_specs(legend: tuple[tuple[str, str], ...], has_f_min: bool) -> tuple[dict, dict]:
     """The Vega-Lite specs (from Altair) of the loss and gradient-norm charts without their
     data, cached per legend: building them costs ~50 ms each, most of a rerun, while the data
-    changes with every click. `legend` is (title, colour) per optimizer."""
-    return figures.loss_chart(list(legend), has_f_min).to_dict(), figures.gradient_chart(list(legend)).to_dict()
+    changes with every click. `legend` is (title, colour) per optimizer. Without Altair's
+    placeholder dataset ("empty"), so that Vega-Lite never draws the chart without its data
+    (it logged "Infinite extent" and "Log scale domain includes zero" on every click)."""
+    specs = figures.loss_chart(list(legend), has_f_min).to_dict(), figures.gradient_chart(list(legend)).to_dict()
+    for spec in specs:
+        spec.pop("data", None)
+        spec.pop("datasets", None)
+    return specs

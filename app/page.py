@@ -475,8 +475,33 @@ def _curves(function, paths: list[Path]) -> None:
     data = curves_frame(paths, function.f_min)
     legend = tuple((p.title, p.color) for p in paths)
     for column, spec in zip(st.columns(2), compute.curve_specs(legend, function.f_min is not None)):
-        column.vega_lite_chart(data, spec=spec, width="stretch")
+        column.vega_lite_chart(data, spec=_with_domains(spec, data), width="stretch",
+                               height=CHART_HEIGHT + 20 * math.ceil(len(paths) / 4))  # legend rows below
     st.caption("Click an optimizer's name under a chart to highlight it.")
+
+
+CHART_HEIGHT = 300  # px, the loss and gradient charts, besides their legend's rows
+
+
+def _with_domains(spec: dict, data: pd.DataFrame) -> dict:
+    """The chart's spec with its axes' domains from the data: Vega-Lite first draws a chart
+    without its data, and without domains it then warns of infinite extents in the console."""
+    spec = {**spec, "encoding": {**spec["encoding"]}}
+    for channel in ("x", "y"):
+        encoding = dict(spec["encoding"][channel])
+        values = data[encoding["field"]].to_numpy(dtype=float) if len(data) else np.array([])
+        values = values[np.isfinite(values)]
+        scale = dict(encoding.get("scale", {}))
+        if scale.get("type") == "log":
+            values = values[values > 0]
+        if values.size:
+            low, high = float(values.min()), float(values.max())
+            if low == high:
+                low, high = (low / 2, high * 2) if scale.get("type") == "log" else (low - 1, high + 1)
+            scale["domain"] = [low, high]
+        encoding["scale"] = scale
+        spec["encoding"][channel] = encoding
+    return spec
 
 
 def _checked_runs(state: PageState) -> tuple[list[tuple[str, dict, int]], list[str]]:

@@ -169,3 +169,30 @@ def test_the_start_is_exactly_where_the_person_clicked(browser, server):
     grid = (x1 - x0) / 149
     assert pixel < grid / 2  # finer than the contour grid the click used to snap to (±0.13 here)
     page.close()
+
+
+def test_with_every_optimizer_on_the_charts_name_all_and_the_console_stays_clean(browser, server):
+    messages = []
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.on("console", lambda m: messages.append((m.type, m.text)))
+    page.goto(f"{server}/{url_path('two_gaussians')}?start=0.5,1&opt={','.join(core.OPTIMIZERS)}")
+    wait_for_app(page)
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    charts.first.wait_for(timeout=40_000)
+    page.wait_for_timeout(1500)
+    titles = [core.get_optimizer(n).title for n in core.OPTIMIZERS]
+    for i in range(2):
+        chart = charts.nth(i)
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        assert box["width"] >= 300 and box["height"] >= 250, box
+        text = chart.locator("svg").first.text_content()
+        assert all(title in text for title in titles), [t for t in titles if t not in text]
+    legend_text = plot_frame(page).locator(".legend").first.text_content()
+    assert all(title in legend_text for title in titles)
+    page.screenshot(path=str(ARTIFACTS / "every-optimizer-1280x720.png"), full_page=True)
+    noise = [(kind, text) for kind, text in messages if kind in ("warning", "error")
+             and "Failed to load resource" not in text and "Unrecognized feature" not in text
+             and "allow-scripts and allow-same-origin" not in text]
+    assert not noise, noise[:5]
+    page.close()
