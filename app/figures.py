@@ -42,6 +42,7 @@ class Path:
     points: np.ndarray  # (k+1, 2)
     losses: np.ndarray  # (k+1,)
     gradient_norms: np.ndarray  # (k+1,)
+    diverged_at: int = -1  # the step at which the run went non-finite, −1 if it did not
 
 
 class FigureJSON:
@@ -154,16 +155,27 @@ def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=N
     data, path_traces, head_traces = list(extra_traces), [], []
     for path in paths:
         path_traces.append(base_count + len(data))
+        drawn = _within_reach(path.points, function.domain)
         data.append({
-            "type": "scatter", "x": _rounded(path.points[:, 0], 8), "y": _rounded(path.points[:, 1], 8),
-            "customdata": list(range(len(path.points))), "mode": "lines", "name": path.title,
+            "type": "scatter", "x": _rounded(drawn[:, 0], 8), "y": _rounded(drawn[:, 1], 8),
+            "customdata": list(range(len(drawn))), "mode": "lines", "name": path.title,
             "legendgroup": path.name, "hoverinfo": "skip", "line": {"color": path.color, "width": 3}, "opacity": 0.85,
         })
         end = path.points[-1]
+        if path.diverged_at >= 0:  # mark where it left the plot, not where it overflowed (far away)
+            end = _last_inside(path.points, function.domain)
+        ending = {"mode": "markers", "marker": {"color": path.color, "size": 11, "symbol": "x",
+                                                "line": {"color": "#ffffff", "width": 1}}}
+        if path.diverged_at >= 0:  # where it left: its last finite point, marked and labelled
+            data[-1]["name"] = f"{path.title} (diverged)"
+            upper_half = end[1] > sum(function.domain[1]) / 2
+            ending = {"mode": "markers+text", "text": [f"diverged at step {path.diverged_at}"],
+                      "textposition": "bottom center" if upper_half else "top center", "textfont": {"color": "#b91c1c", "size": 12},
+                      "marker": {"color": "#ffffff", "size": 13, "symbol": "x-thin-open",
+                                 "line": {"color": "#b91c1c", "width": 3}}}
         data.append({
-            "type": "scatter", "x": [float(end[0])], "y": [float(end[1])], "mode": "markers",
-            "legendgroup": path.name, "showlegend": False, "hoverinfo": "skip",
-            "marker": {"color": path.color, "size": 11, "symbol": "x", "line": {"color": "#ffffff", "width": 1}},
+            "type": "scatter", "x": [float(end[0])], "y": [float(end[1])], "legendgroup": path.name,
+            "showlegend": False, "hoverinfo": "skip", "cliponaxis": False, **ending,
         })
         head_traces.append(base_count + len(data))
         data.append({
@@ -204,8 +216,28 @@ def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=N
     }
     longest = max((len(p.points) - 1 for p in paths), default=0)
     if animate and path_traces and longest > 0:
-        _add_step_animation(figure, paths, path_traces, head_traces, base_count, longest, ms_per_step)
+        drawn = [_within_reach(path.points, function.domain) for path in paths]
+        _add_step_animation(figure, drawn, path_traces, head_traces, base_count, longest, ms_per_step)
     return FigureJSON(base_json, figure)
+
+
+def _within_reach(points: np.ndarray, domain, reach: float = 10.0) -> np.ndarray:
+    """The path up to its first point farther than `reach` domain sizes from the domain (that
+    point included, so the line still leaves the plot): coordinates of 1e300 on the way to a
+    divergence made plotly.js drop the whole figure, contour included."""
+    (x0, x1), (y0, y1) = domain
+    dx, dy = reach * (x1 - x0), reach * (y1 - y0)
+    far = ((points[:, 0] < x0 - dx) | (points[:, 0] > x1 + dx) | (points[:, 1] < y0 - dy) | (points[:, 1] > y1 + dy))
+    beyond = np.flatnonzero(far)
+    return points[: int(beyond[0]) + 1] if beyond.size else points
+
+
+def _last_inside(points: np.ndarray, domain) -> np.ndarray:
+    """The path's last point before it first leaves the domain (its last point if it never does)."""
+    (x0, x1), (y0, y1) = domain
+    inside = (points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)
+    outside = np.flatnonzero(~inside)
+    return points[max(int(outside[0]) - 1, 0)] if outside.size else points[-1]
 
 
 def figure_height(function, plot_width: int = 560, tallest: int = 640) -> int:
@@ -216,7 +248,7 @@ def figure_height(function, plot_width: int = 560, tallest: int = 640) -> int:
     return int(min(tallest, max(360, round(plot_width * ratio) + MARGIN_TOP + MARGIN_BOTTOM)))
 
 
-def _add_step_animation(figure: dict, paths: list[Path], path_traces: list[int], head_traces: list[int],
+def _add_step_animation(figure: dict, paths: list[np.ndarray], path_traces: list[int], head_traces: list[int],
                         base_count: int, longest: int, ms_per_step: int, frames: int = 100, slider_steps: int = 10) -> None:
     """Play / Pause / Replay buttons and a step slider revealing the paths step by step, as in
     the article (point i appears after ms_per_step·i ms). A frame moves each line's filter
@@ -226,8 +258,8 @@ def _add_step_animation(figure: dict, paths: list[Path], path_traces: list[int],
         lines = [{"transforms": [{"type": "filter", "target": "customdata", "operation": "<=", "value": step}]}
                  for _ in path_traces]
         heads = []
-        for path in paths:
-            x, y = path.points[min(step, len(path.points) - 1)]
+        for points in paths:  # each path's drawn points
+            x, y = points[min(step, len(points) - 1)]
             heads.append({"x": [float(x)], "y": [float(y)]})
         return lines + heads
 
@@ -296,7 +328,7 @@ def _line_chart(legend: list[tuple[str, str]], field: str, title: str, log: bool
     colours = alt.Scale(domain=[t for t, _ in legend], range=[c for _, c in legend])
     return (
         alt.Chart(data, title=title)
-        .mark_line(strokeWidth=2)
+        .mark_line(strokeWidth=2, clip=True)
         .encode(
             x=alt.X("step:Q", title="step"),
             y=alt.Y(f"{field}:Q", title=title, scale=y_scale),

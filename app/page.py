@@ -455,7 +455,8 @@ def _run_all(function_name: str, function_key: str, state: PageState, runs: list
         last = result["diverged_at"] - 1 if result["diverged_at"] >= 0 else len(result["points"]) - 1
         last = max(last, 0)
         paths.append(Path(name, _title(name), OPTIMIZER_COLORS.get(name, "#444444"), result["points"][: last + 1],
-                          result["losses"][: last + 1], result["gradient_norms"][: last + 1]))
+                          result["losses"][: last + 1], result["gradient_norms"][: last + 1],
+                          diverged_at=int(result["diverged_at"])))
         outcome = OUTCOME_NAMES[result["outcome"]]
         if result["diverged_at"] >= 0:
             outcome = f"diverged at step {result['diverged_at']}"
@@ -477,7 +478,9 @@ def _curves(function, paths: list[Path]) -> None:
     for column, spec in zip(st.columns(2), compute.curve_specs(legend, function.f_min is not None)):
         column.vega_lite_chart(data, spec=_with_domains(spec, data), width="stretch",
                                height=CHART_HEIGHT + 20 * math.ceil(len(paths) / 4))  # legend rows below
-    st.caption("Click an optimizer's name under a chart to highlight it.")
+    diverged = [f"{p.title} (step {p.diverged_at})" for p in paths if p.diverged_at >= 0]
+    note = f" Diverged, drawn up to their last finite step: {', '.join(diverged)}." if diverged else ""
+    st.caption("Click an optimizer's name under a chart to highlight it." + note)
 
 
 CHART_HEIGHT = 300  # px, the loss and gradient charts, besides their legend's rows
@@ -496,6 +499,13 @@ def _with_domains(spec: dict, data: pd.DataFrame) -> dict:
             values = values[values > 0]
         if values.size:
             low, high = float(values.min()), float(values.max())
+            if channel == "y" and scale.get("type") == "log" and len(data):
+                # A run on its way to diverging would stretch the axis to 1e70 and flatten every
+                # other curve: at most 10⁴ times the largest starting value (the rest is clipped).
+                first = data.loc[data["step"] == 0, encoding["field"]].to_numpy(dtype=float)
+                first = first[np.isfinite(first) & (first > 0)]
+                if first.size:
+                    high = min(high, 1e4 * float(first.max()))
             if low == high:
                 low, high = (low / 2, high * 2) if scale.get("type") == "log" else (low - 1, high + 1)
             scale["domain"] = [low, high]

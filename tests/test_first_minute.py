@@ -196,3 +196,21 @@ def test_with_every_optimizer_on_the_charts_name_all_and_the_console_stays_clean
              and "allow-scripts and allow-same-origin" not in text]
     assert not noise, noise[:5]
     page.close()
+
+
+def test_a_diverging_run_is_marked_where_it_left_and_the_loss_axis_stays_readable(browser, server):
+    # SGD with lr 10 on the article's bowl multiplies x by −19 a step: it overflows at step 241.
+    page = open_page(browser, server, url_path("two_gaussians") + "?start=1.5,1.5&sgd.lr=10", 1400, 1000)
+    frame = plot_frame(page)
+    label = frame.get_by_text("diverged at step", exact=False).first
+    label.wait_for(timeout=30_000)
+    box, mark = plot_box(page), label.bounding_box()
+    assert box["x"] - 60 <= mark["x"] and mark["x"] + mark["width"] <= box["x"] + box["width"] + 60
+    assert "SGD (diverged)" in frame.locator(".legend").first.text_content()
+    assert page.get_by_text("Diverged, drawn up to their last finite step", exact=False).count() == 1
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.scroll_into_view_if_needed()
+    ticks = chart.locator("svg").first.text_content()
+    assert "1e+70" not in ticks and "1e70" not in ticks
+    page.screenshot(path=str(ARTIFACTS / "diverged-1400x1000.png"), full_page=True)
+    page.close()
