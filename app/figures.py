@@ -18,6 +18,7 @@ import pandas as pd
 # out because plotly's built-in "YlGnBu" runs the other way.
 TEMPLATE = "plotly_white"  # explicit: Streamlit's default template shows near-black inside components
 YLGNBU = ["#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#253494", "#081d58"]
+CONTOUR_MAX_RESOLUTION = 200  # grid points a side that the component's plotly.js fills as contours
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 36, 46, 8, 100  # px around the landscape's plot
 LOG_FLOOR = 1e-16  # f − f_min below this is drawn at this value on log axes
 MAX_CHART_POINTS = 600  # per optimizer, on the Altair charts
@@ -127,6 +128,12 @@ def landscape_base(function, grid) -> tuple[str, int]:
                      "xpad": 4, "len": 1, "y": 1, "yanchor": "top"},
         "hoverinfo": "none",  # clicks still land; no label over where the paths begin
     }
+    if len(xs) > CONTOUR_MAX_RESOLUTION:  # plotly.js 1.58 draws no filled contour this fine: a heatmap
+        contour.update({"type": "heatmap", "zsmooth": "best"})
+        for key in ("contours", "autocontour", "ncontours"):
+            contour.pop(key)
+        if levels["start"] is not None:
+            contour.update({"zmin": levels["start"], "zmax": levels["end"]})
     traces = [contour]
     estimated = " (estimated)" if getattr(function, "minima_are_estimated", False) else ""
     for minimum in function.minima:

@@ -30,3 +30,24 @@ def test_the_figure_height_follows_the_domain_s_aspect_ratio():
     assert figure_height(square) == 640  # the tallest: a square domain
     (x0, x1), (y0, y1) = wide.domain
     assert (y1 - y0) < (x1 - x0) and figure_height(wide) < 600  # no empty bands above and below
+
+
+def test_the_contour_grid_follows_the_function_s_frequency():
+    from app.compute import GRID_RESOLUTION, contour_resolution
+
+    assert contour_resolution(core.get_function("levi13")) >= 2 * GRID_RESOLUTION  # sin²(3πy) ripples
+    assert contour_resolution(core.get_function("two_gaussians")) == GRID_RESOLUTION
+    assert contour_resolution(core.get_function("rosenbrock")) == GRID_RESOLUTION
+
+
+def test_a_fine_grid_is_drawn_as_a_heatmap_which_the_component_can_fill():
+    import json
+
+    from app.compute import contour_resolution
+    from app.figures import CONTOUR_MAX_RESOLUTION, landscape_base
+
+    function = core.get_function("levi13")
+    resolution = contour_resolution(function)
+    xs, ys, z = function.grid(resolution)
+    trace = json.loads("[" + landscape_base(function, (xs, ys, np.asarray(z)))[0] + "]")[0]
+    assert resolution > CONTOUR_MAX_RESOLUTION and trace["type"] == "heatmap" and len(trace["z"]) == resolution
