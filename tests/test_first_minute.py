@@ -214,3 +214,16 @@ def test_a_diverging_run_is_marked_where_it_left_and_the_loss_axis_stays_readabl
     assert "1e+70" not in ticks and "1e70" not in ticks
     page.screenshot(path=str(ARTIFACTS / "diverged-1400x1000.png"), full_page=True)
     page.close()
+
+
+@pytest.mark.parametrize("function_name", ["levi13", "rastrigin", "goldstein_price"])
+def test_the_landscape_is_drawn_not_blank(browser, server, function_name):
+    from PIL import Image
+
+    page = open_page(browser, server, url_path(function_name), 1400, 1000)
+    box = plot_box(page)
+    page.wait_for_timeout(500)
+    image = Image.open(io.BytesIO(page.screenshot(clip=box)))
+    colours = np.asarray(image.convert("RGB")).reshape(-1, 3)
+    assert len(np.unique(colours // 8, axis=0)) > 30  # a coloured landscape, not an empty plot
+    page.close()
