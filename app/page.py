@@ -315,13 +315,14 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
             st.info("**Click anywhere on the contour** to start every enabled optimizer from that point: "
                     "its path appears on the landscape and its loss, step by step, below.", icon="👆")
     with landscape:
-        token = _figure_token(state, runs, speed)
+        # The figure's layout.meta: new for every new set of paths, "|play" when it should race.
+        token = _figure_token(state, runs, speed) + ("|play" if speed and paths else "|still")
         arrows = [gradient_arrows_trace(function)] if st.session_state.get(keys("arrows")) else []
         figure = landscape_figure(function, compute.landscape_base(function_name, function_key), paths, state.start,
                                   extra_traces=arrows, ms_per_step=speed or 30,
                                   token=token)
         plotly_events(figure, click_event=True, override_height=figure_height(function) + 10, key=keys("plot"))
-        plot_script(token, play=bool(speed and paths))
+        plot_script()
     if paths:
         _curves(function, paths)
     _tabs(keys, function, function_key, state, runs, paths, rows)
@@ -381,31 +382,32 @@ if (!window.__exactClicks) {
 """
 
 
-def plot_script(token: str, play: bool) -> None:
-    """A zero-height script for the plot's iframe (same origin), run once per new figure
-    (`token`, its layout.meta; Streamlit keeps the same script iframe while it is unchanged).
-    It installs exact clicks in the plot's window (EXACT_CLICKS_JS; should it not run, the
-    component's own, snapped, click still works) and, with `play`, presses ↺ Replay once the
-    plot shows this figure: a click starts the race at once (the component's plotly.js has no
-    autoplay)."""
+def plot_script() -> None:
+    """A zero-height script beside the plot (same origin as the plot's iframe). Its text never
+    changes, so Streamlit keeps the same iframe across reruns and it keeps watching: whenever the
+    plot shows a new figure (a new layout.meta), it installs exact clicks in the plot's window
+    (EXACT_CLICKS_JS; should it not run, the component's own, snapped, click still works) and,
+    for a figure whose meta ends in "|play", presses ↺ Replay: a click starts the race at once
+    (the component's plotly.js has no autoplay). components.html, not st.iframe (its suggested
+    successor): an st.iframe script did not run here (the race test caught it)."""
     components.html(f"""<script>
 (function () {{
-  const token = {json.dumps(token)}, play = {json.dumps(play)}, deadline = Date.now() + 10000;
-  function tick() {{
+  let seen = null;
+  function watch() {{
     for (const frame of window.parent.document.querySelectorAll('iframe[title="streamlit_plotly_events.plotly_events"]')) {{
       const doc = frame.contentDocument, plot = doc && doc.querySelector('.js-plotly-plot');
-      if (plot && plot.layout && plot.layout.meta === token && plot.removeAllListeners) {{
-        const replay = [...doc.querySelectorAll('.updatemenu-button')].find(b => b.textContent.includes('Replay'));
-        if (play && !replay) break;
-        frame.contentWindow.eval({json.dumps(EXACT_CLICKS_JS)});
-        plot.removeAllListeners('plotly_click');  // again for every figure: a redraw may restore it
-        if (play) replay.dispatchEvent(new MouseEvent('click', {{bubbles: true}}));
-        return;
-      }}
+      const meta = plot && plot.layout && plot.layout.meta;
+      if (!meta || meta === seen || !plot.removeAllListeners) continue;
+      const replay = [...doc.querySelectorAll('.updatemenu-button')].find(b => b.textContent.includes('Replay'));
+      const play = String(meta).endsWith('|play');
+      if (play && !replay) continue;  // drawn in a moment
+      seen = meta;
+      frame.contentWindow.eval({json.dumps(EXACT_CLICKS_JS)});
+      plot.removeAllListeners('plotly_click');  // again for every figure: a redraw may restore it
+      if (play) replay.dispatchEvent(new MouseEvent('click', {{bubbles: true}}));
     }}
-    if (Date.now() < deadline) setTimeout(tick, 30);
   }}
-  tick();
+  setInterval(watch, 15);
 }})();
 </script>""", height=0)
 
