@@ -154,26 +154,25 @@ def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=N
     """The landscape (`base` from `landscape_base`) with every path, its end and the start.
 
     With `animate`, a ▶ Play / ❚❚ Pause / ↺ Replay bar and a step slider reveal the paths step
-    by step (`ms_per_step` each, the article's 30 ms), each optimizer's head marked; with
-    the figure opens on the full paths (a redraw of the component, on any rerun, shows them
-    whole); `token` (layout.meta) tells the page's script (`page.plot_script`) which figure is
-    new, so that it presses ↺ Replay once."""
+    by step (`ms_per_step` each, the article's 30 ms), each optimizer's head marked. The figure
+    opens on the full paths (a redraw of the component, on any rerun, shows them whole);
+    `token` (layout.meta) tells the page's script (`page.plot_script`) which figure is new, so
+    that it presses ↺ Replay once."""
     base_json, base_count = base
     data, path_traces, head_traces = list(extra_traces), [], []
-    for path in paths:
+    reachable = [_within_reach(path.points, function.domain) for path in paths]
+    for path, drawn in zip(paths, reachable):
         path_traces.append(base_count + len(data))
-        drawn = _within_reach(path.points, function.domain)
         data.append({
             "type": "scatter", "x": _rounded(drawn[:, 0], 8), "y": _rounded(drawn[:, 1], 8),
             "customdata": list(range(len(drawn))), "mode": "lines", "name": path.title,
             "legendgroup": path.name, "hoverinfo": "skip", "line": {"color": path.color, "width": 3}, "opacity": 0.85,
         })
         end = path.points[-1]
-        if path.diverged_at >= 0:  # mark where it left the plot, not where it overflowed (far away)
-            end = _last_inside(path.points, function.domain)
         ending = {"mode": "markers", "marker": {"color": path.color, "size": 11, "symbol": "x",
                                                 "line": {"color": "#ffffff", "width": 1}}}
-        if path.diverged_at >= 0:  # where it left: its last finite point, marked and labelled
+        if path.diverged_at >= 0:  # marked and labelled where it left the plot, not where it overflowed
+            end = _last_inside(path.points, function.domain)
             data[-1]["name"] = f"{path.title} (diverged)"
             upper_half = end[1] > sum(function.domain[1]) / 2
             ending = {"mode": "markers+text", "text": [f"diverged at step {path.diverged_at}"],
@@ -200,9 +199,11 @@ def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=N
     figure = {
         "data": data,
         "layout": {
-            # A fixed size (autosize on, plotly.js 1.58 took the frame's height on a first draw and
-            # the layout's on updates, and sometimes dropped the aspect ratio).
-            "template": TEMPLATE, "autosize": False, "height": height or figure_height(function), "hovermode": "closest", "dragmode": False, "meta": token,
+            # Measured with the component's plotly.js 1.58: its first draw fills the frame (which
+            # the page makes 10 px taller than this height), later updates use this height; with a
+            # frame exactly this tall, or autosize on, it dropped the aspect ratio (scaleanchor).
+            "template": TEMPLATE, "autosize": False, "height": height or figure_height(function),
+            "hovermode": "closest", "dragmode": False, "meta": token,
             # Fixed margins: letting the colour bar and slider push them makes plotly.js lay the
             # figure out twice on every update. The plot keeps the function's aspect ratio.
             "margin": {"l": MARGIN_LEFT, "r": MARGIN_RIGHT, "t": MARGIN_TOP, "b": MARGIN_BOTTOM, "autoexpand": False},
@@ -217,34 +218,42 @@ def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=N
                        "font": {"size": 12, "color": "#111827"}, "tracegroupgap": 0},
             "showlegend": bool(paths),
         },
-        # Not "responsive": plotly.js 1.58 loses the aspect ratio (scaleanchor) when it resizes;
-        # every rerun lays the figure out again at the frame's width.
         "config": {"displayModeBar": False, "responsive": True},
     }
     longest = max((len(p.points) - 1 for p in paths), default=0)
     if animate and path_traces and longest > 0:
-        drawn = [_within_reach(path.points, function.domain) for path in paths]
-        _add_step_animation(figure, drawn, path_traces, head_traces, base_count, longest, ms_per_step)
+        _add_step_animation(figure, reachable, path_traces, head_traces, base_count, longest, ms_per_step)
     return FigureJSON(base_json, figure)
+
+
+def _first_outside(points: np.ndarray, domain, reach: float = 0.0) -> int | None:
+    """Index of the path's first point farther than `reach` domain sizes outside the domain
+    (0: outside the domain itself), None if there is none."""
+    (x0, x1), (y0, y1) = domain
+    dx, dy = reach * (x1 - x0), reach * (y1 - y0)
+    far = (points[:, 0] < x0 - dx) | (points[:, 0] > x1 + dx) | (points[:, 1] < y0 - dy) | (points[:, 1] > y1 + dy)
+    beyond = np.flatnonzero(far)
+    return int(beyond[0]) if beyond.size else None
 
 
 def _within_reach(points: np.ndarray, domain, reach: float = 10.0) -> np.ndarray:
     """The path up to its first point farther than `reach` domain sizes from the domain (that
     point included, so the line still leaves the plot): coordinates of 1e300 on the way to a
     divergence made plotly.js drop the whole figure, contour included."""
-    (x0, x1), (y0, y1) = domain
-    dx, dy = reach * (x1 - x0), reach * (y1 - y0)
-    far = ((points[:, 0] < x0 - dx) | (points[:, 0] > x1 + dx) | (points[:, 1] < y0 - dy) | (points[:, 1] > y1 + dy))
-    beyond = np.flatnonzero(far)
-    return points[: int(beyond[0]) + 1] if beyond.size else points
+    first = _first_outside(points, domain, reach)
+    return points if first is None else points[: first + 1]
 
 
 def _last_inside(points: np.ndarray, domain) -> np.ndarray:
     """The path's last point before it first leaves the domain (its last point if it never does)."""
-    (x0, x1), (y0, y1) = domain
-    inside = (points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)
-    outside = np.flatnonzero(~inside)
-    return points[max(int(outside[0]) - 1, 0)] if outside.size else points[-1]
+    first = _first_outside(points, domain)
+    return points[-1] if first is None else points[max(first - 1, 0)]
+
+
+def sized_formula(formula: str, small_below: int) -> str:
+    """LaTeX of a formula in small type, or in smaller type when it is `small_below`
+    characters or longer, so that it fits a narrow card or column."""
+    return (r"\small " if len(formula) < small_below else r"\scriptsize ") + formula
 
 
 def figure_height(function, plot_width: int = 560, tallest: int = 640) -> int:

@@ -6,7 +6,7 @@ import core
 from core import FUNCTION_CLASSES, OPTIMIZER_CLASSES
 
 from . import compute
-from .figures import OPTIMIZER_COLORS
+from .figures import OPTIMIZER_COLORS, sized_formula
 from .navigation import page_files, page_link_path, page_title
 from .presets import ARTICLE_FUNCTIONS, ARTICLE_OPTIMIZERS
 
@@ -68,5 +68,5 @@ def _cards(names: list[str], per_row: int = 3) -> None:
                 st.caption(_summary(name) if name != "custom" else
                            "Type any f(x, y), e.g. (1 − x)² + 100 (y − x²)²: its gradient is derived exactly.")
                 formula = FUNCTION_CLASSES[name].formula
-                if isinstance(formula, str):  # smaller type for the long ones, so that each fits its card
-                    st.latex((r"\small " if len(formula) < 70 else r"\scriptsize ") + formula)
+                if isinstance(formula, str):  # ("Your function" has none to show)
+                    st.latex(sized_formula(formula, small_below=70))

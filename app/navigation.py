@@ -27,9 +27,14 @@ def page_files() -> dict[str, Path]:
 
 
 def url_path(function_name: str) -> str:
-    """The page's address, the one Streamlit infers from its file name: 01_Two-Gaussian_bowl.py
-    is /Two-Gaussian_bowl (see `leave_pages_directory_mode`)."""
-    return page_files()[function_name].stem.split("_", 1)[1]
+    """The page's address (see `_url_path_of`)."""
+    return _url_path_of(page_files()[function_name])
+
+
+def _url_path_of(page_file: Path) -> str:
+    """The address Streamlit infers from a page's file name: 01_Two-Gaussian_bowl.py is
+    /Two-Gaussian_bowl (see `leave_pages_directory_mode`)."""
+    return page_file.stem.split("_", 1)[1]
 
 
 def leave_pages_directory_mode() -> None:
@@ -71,6 +76,6 @@ def navigation_pages(home) -> dict[str, list]:
                 ARTICLE_SECTION: [], CLASSIC_SECTION: [], YOURS_SECTION: []}
     for name, path in page_files().items():
         sections[section_of(name)].append(
-            st.Page(str(path.relative_to(ROOT)), title=page_title(name), url_path=url_path(name),
+            st.Page(str(path.relative_to(ROOT)), title=page_title(name), url_path=_url_path_of(path),
                     icon=ICONS.get(name, ":material/show_chart:")))
     return {section: pages for section, pages in sections.items() if pages}

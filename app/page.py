@@ -30,7 +30,7 @@ from . import compute
 from .analysis_view import basins_view, sweep_view
 from .navigation import leave_pages_directory_mode
 from .inside_view import compare_view, gradient_arrows_trace, internals_view, surface_view
-from .figures import OPTIMIZER_COLORS, Path, curves_frame, figure_height, landscape_figure
+from .figures import OPTIMIZER_COLORS, Path, curves_frame, figure_height, landscape_figure, sized_formula
 from .presets import PRESET_NAMES
 from .state import MAX_NOISE, MAX_STEPS, PageState, changes_from_preset, from_query, preset_state, to_query
 
@@ -97,13 +97,20 @@ def _reset_widgets(keys: PageKeys) -> None:
         del st.session_state[key]
 
 
-def _on_preset_change(keys: PageKeys, function_name: str) -> None:
+def _start_from_preset(keys: PageKeys, function_name: str, preset_name: str, keep=("start",)) -> None:
+    """The page's state becomes the preset's (keeping the fields named in `keep`), and every
+    widget shows it again."""
     old: PageState = st.session_state[keys("state")]
-    new = preset_state(function_name, st.session_state[keys("w", "preset")])
-    new.start = old.start
+    new = preset_state(function_name, preset_name)
+    for name in keep:
+        setattr(new, name, getattr(old, name))
     st.session_state[keys("state")] = new
     _reset_widgets(keys)
     st.session_state[keys("w", "preset")] = new.preset
+
+
+def _on_preset_change(keys: PageKeys, function_name: str) -> None:
+    _start_from_preset(keys, function_name, st.session_state[keys("w", "preset")])
 
 
 # Labels and one-line help of the hyperparameters, by dataclass field (betas: one per part).
@@ -128,14 +135,6 @@ HYPERPARAMETER_LABELS = {
     "upper_threshold": ("upper threshold", "Eve: the largest factor."),
     "f_star": ("f*", "Eve: the loss's known lower bound."),
 }
-
-
-def _reset_to_preset(keys: PageKeys, function_name: str) -> None:
-    old: PageState = st.session_state[keys("state")]
-    new = preset_state(function_name, old.preset)
-    new.start, new.noise, new.seed = old.start, old.noise, old.seed
-    st.session_state[keys("state")] = new
-    _reset_widgets(keys)
 
 
 def _lr_widget(key: str, value: float) -> float:
@@ -260,7 +259,8 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
                 note, reset = st.columns([3, 2], vertical_alignment="center")
                 note.caption(f"“{state.preset}” (modified: {len(changes)} setting{'s' if len(changes) > 1 else ''})",
                              help="Changed: " + ", ".join(changes))
-                reset.button("Reset", key=keys("w", "reset"), on_click=_reset_to_preset, args=(keys, function_name),
+                reset.button("Reset", key=keys("w", "reset"), on_click=_start_from_preset,
+                             args=(keys, function_name, state.preset, ("start", "noise", "seed")),
                              help=f"Back to the “{state.preset}” settings (the start stays).")
 
 
@@ -303,8 +303,7 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
     landscape, controls = st.columns([2, 1])
     with controls:
         st.title(function_class.title)
-        formula = function.formula
-        st.latex((r"\small " if len(formula) < 50 else r"\scriptsize ") + formula)
+        st.latex(sized_formula(function.formula, small_below=50))
         _start_inputs(keys, state, function)
         speed = _animation_speed(keys)
         runs, problems = _checked_runs(state)
