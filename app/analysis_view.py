@@ -22,6 +22,7 @@ from . import compute
 from .figures import OPTIMIZER_COLORS
 
 RESOLUTIONS = (51, 101, 201, 401)
+SWEEP_SPANS = (10, 100, 1000)
 SWEEP_POINTS = 25
 SWEEP_STARTS = 2500
 POINT_STEPS_PER_SECOND = 3e7  # a conservative speed of run(record=False), for the estimate
@@ -105,7 +106,9 @@ def basins_view(keys, function, function_key: str, runs: list[tuple[str, dict, i
                 seed: int) -> None:
     """Maps of where each optimizer ends from every start of a grid, and the success table."""
     st.markdown("Every start of a grid, coloured by where the optimizer ends. Same settings as the paths above.")
-    resolution = st.select_slider("grid", options=RESOLUTIONS, value=101, key=keys("basin_resolution"),
+    if st.session_state.get(keys("basin_resolution")) not in RESOLUTIONS:
+        st.session_state[keys("basin_resolution")] = 101
+    resolution = st.select_slider("grid", options=RESOLUTIONS, key=keys("basin_resolution"),
                                   format_func=lambda r: f"{r}×{r}")
     signature = json.dumps([function_key, runs, resolution, noise, seed])
     seconds = _estimate_seconds(resolution**2, sum(steps for _, _, steps in runs))
@@ -181,8 +184,10 @@ def sweep_view(keys, function, function_key: str, runs: list[tuple[str, dict, in
     """Success share and median final loss versus learning rate, the current lr marked."""
     st.markdown(f"Each optimizer from the same {SWEEP_STARTS:,} random starts, at {SWEEP_POINTS} learning rates "
                 "on a log grid around its current one: where does it start to overshoot, where does it diverge?")
-    span = st.select_slider("range around the current lr", options=(10, 100, 1000), value=100,
-                            key=keys("sweep_span"), format_func=lambda s: f"÷{s} … ×{s}")
+    if st.session_state.get(keys("sweep_span")) not in SWEEP_SPANS:
+        st.session_state[keys("sweep_span")] = 100
+    span = st.select_slider("range around the current lr", options=SWEEP_SPANS, key=keys("sweep_span"),
+                            format_func=lambda s: f"÷{s} … ×{s}")
     signature = json.dumps([function_key, runs, span, noise, seed])
     seconds = _estimate_seconds(SWEEP_STARTS * SWEEP_POINTS, sum(steps for _, _, steps in runs))
     if not runs or not _go_ahead("Show the sweep", seconds, keys("sweep_go"), signature):

@@ -1,5 +1,7 @@
 """The home page: what the tool shows, a card per function, the optimizer legend."""
 
+import html
+
 import streamlit as st
 
 import core
@@ -8,6 +10,7 @@ from core import FUNCTION_CLASSES, OPTIMIZER_CLASSES
 from . import compute
 from .figures import OPTIMIZER_COLORS, sized_formula
 from .navigation import page_files, page_link_path, page_title
+from .page import optimizer_note, scenario_links
 from .presets import ARTICLE_FUNCTIONS, ARTICLE_OPTIMIZERS
 
 INTRO = """
@@ -30,7 +33,8 @@ def _legend_html() -> str:
         colour = OPTIMIZER_COLORS.get(name, "#444444")
         weight = "600" if name in ARTICLE_OPTIMIZERS else "400"
         items.append(
-            f'<span style="display:inline-flex;align-items:center;margin:0 14px 6px 0;font-weight:{weight}">'
+            f'<span title="{html.escape(optimizer_note(name))}" style="display:inline-flex;align-items:center;'
+            f'margin:0 14px 6px 0;font-weight:{weight}">'
             f'<span style="width:12px;height:12px;border-radius:50%;background:{colour};'
             f'display:inline-block;margin-right:6px"></span>{OPTIMIZER_CLASSES[name].title}</span>'
         )
@@ -42,9 +46,13 @@ def home_page() -> None:
     compute.freeze_long_lived_objects()
     st.title("Optimizer paths on 2-D functions")
     st.markdown(INTRO)
+    st.subheader("Guided scenarios")
+    st.markdown("Each sets up a page to show one claim of the article, or one lesson of ours, and says what to "
+                "watch for.")
+    scenario_links(st.columns(2))
     st.subheader("Optimizers")
     st.markdown(_legend_html(), unsafe_allow_html=True)
-    st.caption("In bold: the article's four, on by default, in its colours.")
+    st.caption("In bold: the article's four, on by default, in its colours. Point at a name for what it does.")
 
     st.subheader("The article's functions")
     _cards(list(ARTICLE_FUNCTIONS))

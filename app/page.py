@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
+from streamlit.errors import StreamlitPageNotFoundError
 from streamlit_plotly_events import plotly_events
 
 import core
@@ -32,7 +33,10 @@ from .navigation import leave_pages_directory_mode
 from .inside_view import compare_view, gradient_arrows_trace, internals_view, surface_view
 from .figures import OPTIMIZER_COLORS, Path, curves_frame, figure_height, landscape_figure, sized_formula
 from .presets import PRESET_NAMES
-from .state import MAX_NOISE, MAX_STEPS, PageState, changes_from_preset, from_query, preset_state, to_query
+from .navigation import page_link_path, url_path
+from .scenarios import SCENARIOS
+from .state import (MAX_NOISE, MAX_STEPS, ON_OFF, VIEW_CHOICES, PageState, changes_from_preset, from_query,
+                    preset_state, to_query)
 
 LR_MANTISSAS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
 LR_OPTIONS = tuple(float(f"{m * 10.0 ** e:.3g}") for e in range(-6, 2) for m in LR_MANTISSAS)
@@ -40,6 +44,12 @@ LR_OPTIONS = tuple(float(f"{m * 10.0 ** e:.3g}") for e in range(-6, 2) for m in 
 
 def _title(name: str) -> str:
     return OPTIMIZER_CLASSES[name].title
+
+
+def optimizer_note(name: str) -> str:
+    """What the optimizer does, in plain words, and whose it is."""
+    cls = OPTIMIZER_CLASSES[name]
+    return f"{cls.note} ({cls.paper})" if cls.paper else cls.note
 
 
 class PageKeys:
@@ -56,12 +66,55 @@ class PageKeys:
 # State: URL on first visit, clicks, widgets
 # ---------------------------------------------------------------------------------------
 def _load_state(keys: PageKeys, function_name: str, function_class) -> PageState:
+    """The page's state: from the URL on the first visit, and again whenever a scenario's link
+    (`?guide=<key>`) was followed; the page's own address names the scenario `scenario=`."""
     state = st.session_state.get(keys("state"))
-    if state is None:
-        state, warnings = from_query(st.query_params.to_dict(), function_name, function_class)
+    query = st.query_params.to_dict()
+    if state is None or "guide" in query:
+        afresh = state is not None  # widgets show the old state: make them show the new one
+        state, warnings = from_query(query, function_name, function_class)
         st.session_state[keys("state")] = state
         st.session_state[keys("url_warnings")] = warnings
+        if afresh:
+            _reset_widgets(keys)
+            for axis, value in zip(("start_x", "start_y"), state.start or (None, None)):
+                st.session_state[keys(axis)] = value
+        for url_key, parts in VIEW_WIDGETS.items():
+            if url_key in state.view or afresh and keys(*parts) in st.session_state:
+                text = state.view.get(url_key, VIEW_CHOICES[url_key][0])  # a scenario's, or the default
+                st.session_state[keys(*parts)] = _widget_value(url_key, text)
     return state
+
+
+# The widgets that hold how the page is viewed (app.state.VIEW_CHOICES), by URL key.
+VIEW_WIDGETS = {"tab": ("tabs",), "speed": ("w", "speed"), "arrows": ("arrows",),
+                "basins.on": ("basins_go.on",), "basins.grid": ("basin_resolution",),
+                "sweep.on": ("sweep_go.on",), "sweep.span": ("sweep_span",), "inside.on": ("show_inside",),
+                "surface.on": ("show_surface",), "compare.on": ("show_compare",)}
+TABS = {"results": "Results", "basins": "Basins & success rates", "sweep": "Learning-rate sensitivity",
+        "inside": "Inside the optimizers", "surface": "3D surface", "compare": "Compare", "share": "Share & export"}
+
+
+def _widget_value(url_key: str, text: str):
+    """A view setting from its URL text to its widget's value."""
+    if VIEW_CHOICES[url_key] == ON_OFF:
+        return text == "true"
+    if url_key in ("basins.grid", "sweep.span"):
+        return int(text)
+    return TABS[text] if url_key == "tab" else text
+
+
+def _view_of_widgets(keys: PageKeys) -> dict[str, str]:
+    """The view settings (URL key -> text) that the widgets hold now."""
+    slugs = {label: slug for slug, label in TABS.items()}
+    view = {}
+    for url_key, parts in VIEW_WIDGETS.items():
+        value = st.session_state.get(keys(*parts))
+        if isinstance(value, bool):
+            view[url_key] = "true" if value else "false"
+        elif value is not None:
+            view[url_key] = slugs.get(value, str(value))
+    return {key: value for key, value in view.items() if value in VIEW_CHOICES[key]}
 
 
 def _apply_click(keys: PageKeys, state: PageState, function) -> None:
@@ -210,11 +263,12 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
         for i, name in enumerate(core.OPTIMIZERS):
             key = keys("w", "on", name)
             _init_widget(key, name in state.enabled)
-            if columns[i % 2].toggle(_title(name), key=key):
+            if columns[i % 2].toggle(_title(name), key=key, help=optimizer_note(name)):
                 enabled.append(name)
         state.enabled = enabled
         for name in enabled:
             with st.expander(f"{_title(name)} settings"):
+                st.caption(optimizer_note(name))
                 values = core.get_optimizer(name).hyperparameters
                 values.update(state.hyperparameters.get(name, {}))
                 state.hyperparameters[name] = _hyperparameter_widgets(keys, name, values)
@@ -304,8 +358,11 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
     with controls:
         st.title(function_class.title)
         st.latex(sized_formula(function.formula, small_below=50))
+        _scenario_note(keys, state)
         _start_inputs(keys, state, function)
         speed = _animation_speed(keys)
+        with st.expander("Guided scenarios", icon=":material/school:"):
+            scenario_links()
         runs, problems = _checked_runs(state)
         paths, rows = _run_all(function_name, function_key, state, runs)
         for problem in problems:
@@ -325,6 +382,7 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
     if paths:
         _curves(function, paths)
     _tabs(keys, function, function_key, state, runs, paths, rows)
+    state.view = _view_of_widgets(keys)
     st.query_params.from_dict(to_query(state, function_name, function_class))
 
 
@@ -338,13 +396,49 @@ PAGE_CSS = """<style>
 [data-testid="stMainBlockContainer"] h1 { font-size: 1.75rem; padding: 0 0 0.25rem 0; }
 </style>"""
 
+def _close_scenario(keys: PageKeys) -> None:
+    st.session_state[keys("state")].scenario = None
+
+
+def _scenario_note(keys: PageKeys, state: PageState) -> None:
+    """The open guided scenario: the sentence it illustrates and what to watch for."""
+    scenario = SCENARIOS.get(state.scenario or "")
+    if scenario is None:
+        return
+    with st.container(border=True):
+        heading, close = st.columns([6, 1], vertical_alignment="center")
+        heading.markdown(f"**{scenario.title}**")
+        close.button("", icon=":material/close:", key=keys("close_scenario"), type="tertiary",
+                     on_click=_close_scenario, args=(keys,), help="Close this scenario (the settings stay).")
+        if scenario.says:
+            st.markdown(f"> {scenario.says}\n>\n> — *the 2018 article*")
+        st.markdown(f"**Watch:** {scenario.watch}")
+
+
+def scenario_links(columns=None) -> None:
+    """Every guided scenario as a link that sets its page up (`?guide=<key>`): the article's
+    claims, then ours, one after the other or each in one of two `columns`."""
+    for column, (from_article, heading) in zip(columns or (st.container(), st.container()),
+                                               ((True, "The article's claims"), (False, "Beyond the article"))):
+        with column:
+            st.caption(heading)
+            for scenario in SCENARIOS.values():
+                if scenario.from_article != from_article:
+                    continue
+                try:
+                    st.page_link(page_link_path(scenario.function), label=scenario.title,
+                                 query_params={"guide": scenario.key}, icon=":material/play_circle:")
+                except StreamlitPageNotFoundError:  # a page run on its own, outside dashboard.py
+                    st.markdown(f"[{scenario.title}]({url_path(scenario.function)}?guide={scenario.key})")
+
+
 ANIMATION_SPEEDS = {"off": 0, "slow": 60, "article": 30, "fast": 8}  # ms per step
 
 
 def _animation_speed(keys: PageKeys) -> int:
     """Milliseconds per step of the animation a click starts (0: no animation, full paths)."""
     _init_widget(keys("w", "speed"), "article")
-    choice = st.segmented_control("Animate the paths", list(ANIMATION_SPEEDS), key=keys("w", "speed"),
+    choice = st.segmented_control("Animate the paths", list(ANIMATION_SPEEDS), key=keys("w", "speed"), required=True,
                                   help="How fast the paths are drawn after a click: the article draws a step "
                                        "every 30 ms. ▶ Play, ❚❚ Pause, ↺ Replay and the step slider are under the plot.")
     return ANIMATION_SPEEDS.get(choice or "off", 0)
@@ -532,10 +626,10 @@ def _checked_runs(state: PageState) -> tuple[list[tuple[str, dict, int]], list[s
 
 def _tabs(keys: PageKeys, function, function_key: str, state: PageState, runs: list, paths: list[Path],
           rows: list[dict]) -> None:
+    _init_widget(keys("tabs"), TABS["results"])
     table_tab, basins_tab, sweep_tab, inside_tab, surface_tab, compare_tab, export_tab = st.tabs(
-        ["Results", "Basins & success rates", "Learning-rate sensitivity", "Inside the optimizers", "3D surface",
-         "Compare", "Share & export"])
-    # Tabs run on every rerun even when hidden: the heavier views draw only once switched on.
+        list(TABS.values()), key=keys("tabs"), on_change="rerun")  # the open tab is kept in the URL
+    # Every tab runs on every rerun: the heavier views draw only once switched on.
     grid = compute.contour_grid(function.name, function_key)
     with inside_tab:
         if st.toggle("Show the optimizers' internal state", key=keys("show_inside")):

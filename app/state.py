@@ -3,7 +3,11 @@
 The query string holds only what differs from the preset:
 
     ?preset=library+defaults&start=0.5,1&opt=sgd,adam&adam.lr=0.02&adam.betas=0.8,0.99
-    &adam.steps=200&f.A=20&f.domain=-20,20,-20,20
+    &adam.steps=200&f.A=20&f.domain=-20,20,-20,20&tab=basins&basins.on=true
+
+and two things that are not settings: a guided scenario (`scenario=<key>`, or `guide=<key>` in
+the link that opens it afresh; its query is read first, the rest of the URL on top of it) and how the page is viewed (VIEW_CHOICES: the open
+tab, the analyses switched on, the animation speed).
 
 Everything read from a URL is untrusted: each bad value is dropped with a warning naming it,
 and the page falls back to the preset's value.
@@ -19,6 +23,7 @@ import core
 from core import OPTIMIZER_CLASSES
 
 from .presets import PRESET_NAMES, default_preset_name, get_preset
+from .scenarios import SCENARIOS
 
 MAX_STEPS = 5000
 MAX_VALUE_LENGTH = 64
@@ -26,6 +31,21 @@ MAX_WARNINGS = 8
 MAX_NOISE = 1e3
 MAX_EXPRESSION_LENGTH = 500
 MAX_OPT_LENGTH = len(",".join(core.OPTIMIZERS)) + 20  # every optimizer on
+
+# How the page is viewed: URL key -> its accepted values, the default first.
+ON_OFF = ("false", "true")
+VIEW_CHOICES: dict[str, tuple[str, ...]] = {
+    "tab": ("results", "basins", "sweep", "inside", "surface", "compare", "share"),
+    "speed": ("article", "slow", "fast", "off"),
+    "arrows": ON_OFF,
+    "basins.on": ON_OFF,
+    "basins.grid": ("101", "51", "201", "401"),
+    "sweep.on": ON_OFF,
+    "sweep.span": ("100", "10", "1000"),
+    "inside.on": ON_OFF,
+    "surface.on": ON_OFF,
+    "compare.on": ON_OFF,
+}
 
 
 @dataclass
@@ -38,6 +58,8 @@ class PageState:
     start: tuple[float, float] | None = None
     noise: float = 0.0  # standard deviation of Gaussian noise added to every gradient
     seed: int = 0
+    scenario: str | None = None  # the guided scenario shown, a key of SCENARIOS
+    view: dict[str, str] = field(default_factory=dict)  # VIEW_CHOICES key -> value
 
 
 def preset_state(function_name: str, preset_name: str | None = None) -> PageState:
@@ -90,6 +112,11 @@ def to_query(state: PageState, function_name: str, function_class) -> dict[str, 
         query["noise"] = _format(float(state.noise))
     if state.seed:
         query["seed"] = str(state.seed)
+    if state.scenario:
+        query["scenario"] = state.scenario
+    for key, value in state.view.items():
+        if value != VIEW_CHOICES[key][0]:
+            query[key] = value
     if sorted(state.enabled) != sorted(base.enabled):
         query["opt"] = ",".join(state.enabled) if state.enabled else "none"
     for key, value in state.function_params.items():
@@ -109,7 +136,8 @@ def to_query(state: PageState, function_name: str, function_class) -> dict[str, 
 def changes_from_preset(state: PageState, function_name: str, function_class) -> list[str]:
     """The settings (query keys) in which `state` differs from its preset; the start, noise
     and seed are not preset settings."""
-    return [key for key in to_query(state, function_name, function_class) if key not in ("preset", "start", "noise", "seed")]
+    return [key for key in to_query(state, function_name, function_class)
+            if key not in ("preset", "start", "noise", "seed", "scenario", *VIEW_CHOICES)]
 
 
 def _normalized(value):
@@ -177,11 +205,27 @@ def from_query(query: dict, function_name: str, function_class) -> tuple[PageSta
         else:
             raw[str(key)] = text.strip()
 
+    requested = raw.pop("guide", None) or raw.pop("scenario", None)  # a scenario's link, or a view of it
+    raw.pop("scenario", None)
+    scenario = SCENARIOS.get(requested or "")
+    if requested is not None and (scenario is None or scenario.function != function_name):
+        warn("scenario", "no such guided scenario on this page")
+        scenario = None
+    if scenario:
+        raw = {**scenario.query, **raw}
+
     preset = raw.pop("preset", None)
     if preset is not None and preset not in PRESET_NAMES:
         warn("preset", f"unknown preset (choose {' or '.join(PRESET_NAMES)})")
         preset = None
     state = preset_state(function_name, preset)
+    state.scenario = scenario.key if scenario else None
+    for key in [k for k in raw if k in VIEW_CHOICES]:
+        value = raw.pop(key).lower()
+        if value in VIEW_CHOICES[key]:
+            state.view[key] = value
+        else:
+            warn(key, f"expected one of {', '.join(VIEW_CHOICES[key])}")
 
     if "start" in raw:
         text = raw.pop("start")

@@ -113,6 +113,8 @@ class Optimizer:
 
     name: ClassVar[str]
     title: ClassVar[str]
+    note: ClassVar[str] = ""  # what it does, in a sentence of plain language (shown on the page)
+    paper: ClassVar[str] = ""  # whose method it is, "Authors, year"
     needs_loss: ClassVar[bool] = False  # True if step() needs f(params) as `loss`
     state: ClassVar[tuple[str, ...]] = ()  # names of the per-coordinate state arrays of `update`
     State: ClassVar[type]  # their NamedTuple, made from `state`
@@ -231,6 +233,10 @@ class SGD(Optimizer):
 
     name: ClassVar[str] = "sgd"
     title: ClassVar[str] = "SGD"
+    note: ClassVar[str] = (
+        "Steps straight downhill, a fixed fraction (the learning rate) of the gradient: slow on gentle "
+        "slopes, and it stops in the first minimum it meets.")
+    paper: ClassVar[str] = "Robbins & Monro, 1951"
 
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -261,6 +267,10 @@ class Momentum(Optimizer):
 
     name: ClassVar[str] = "momentum"
     title: ClassVar[str] = "Momentum"
+    note: ClassVar[str] = (
+        "A heavy ball: each step adds the gradient to a velocity that keeps part of the last one, so it "
+        "speeds up on long slopes, rolls over small bumps and may overshoot and circle a minimum.")
+    paper: ClassVar[str] = "Polyak, 1964"
     state = ("momentum_buffer",)
 
     lr: float = 1e-3
@@ -299,6 +309,10 @@ class Nesterov(Optimizer):
 
     name: ClassVar[str] = "nesterov"
     title: ClassVar[str] = "Nesterov"
+    note: ClassVar[str] = (
+        "Momentum that looks ahead: the gradient is taken where the velocity is about to carry the point,"
+        " so it brakes earlier and overshoots less.")
+    paper: ClassVar[str] = "Nesterov, 1983; Sutskever et al., 2013"
     state = ("momentum_buffer",)
 
     lr: float = 1e-3
@@ -337,6 +351,10 @@ class RMSprop(Optimizer):
 
     name: ClassVar[str] = "rmsprop"
     title: ClassVar[str] = "RMSprop"
+    note: ClassVar[str] = (
+        "Divides each coordinate's step by the running size of its own gradients: steep directions are "
+        "slowed, flat ones sped up, so every coordinate moves at a similar pace.")
+    paper: ClassVar[str] = "Tieleman & Hinton, 2012"
     state = ("square_avg", "grad_avg", "momentum_buffer")
 
     lr: float = 1e-2
@@ -435,6 +453,10 @@ class Adam(_AdamFamily):
 
     name: ClassVar[str] = "adam"
     title: ClassVar[str] = "Adam"
+    note: ClassVar[str] = (
+        "Momentum and RMSprop together: a running average of the gradient, each coordinate scaled by the "
+        "running size of its gradients.")
+    paper: ClassVar[str] = "Kingma & Ba, 2015"
 
     bias_correction: bool = True
 
@@ -465,6 +487,8 @@ class AMSGrad(_AdamFamily):
 
     name: ClassVar[str] = "amsgrad"
     title: ClassVar[str] = "AMSGrad"
+    note: ClassVar[str] = "Adam whose per-coordinate scale never shrinks, so a step can never suddenly grow."
+    paper: ClassVar[str] = "Reddi, Kale & Kumar, 2018"
     state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def coefficients(self, t):
@@ -490,6 +514,10 @@ class AdamW(_AdamFamily):
 
     name: ClassVar[str] = "adamw"
     title: ClassVar[str] = "AdamW"
+    note: ClassVar[str] = (
+        "Adam with weight decay applied to the point directly, not mixed into the gradient's "
+        "averages.")
+    paper: ClassVar[str] = "Loshchilov & Hutter, 2019"
 
     weight_decay: float = 1e-2
     update = staticmethod(Adam.update)
@@ -513,6 +541,8 @@ class NAdam(_AdamFamily):
 
     name: ClassVar[str] = "nadam"
     title: ClassVar[str] = "NAdam"
+    note: ClassVar[str] = "Adam with Nesterov's look-ahead momentum."
+    paper: ClassVar[str] = "Dozat, 2016"
     state = ("exp_avg", "exp_avg_sq", "mu_product")  # Π μ_i: torch's per-tensor scalar, per coordinate
 
     lr: float = 2e-3
@@ -562,6 +592,10 @@ class RAdam(_AdamFamily):
 
     name: ClassVar[str] = "radam"
     title: ClassVar[str] = "RAdam"
+    note: ClassVar[str] = (
+        "Adam that takes plain momentum steps at first, until it has seen enough gradients to trust its "
+        "per-coordinate scaling.")
+    paper: ClassVar[str] = "Liu et al., 2020"
 
     decoupled_weight_decay: bool = False
 
@@ -615,6 +649,10 @@ class Adamax(_AdamFamily):
 
     name: ClassVar[str] = "adamax"
     title: ClassVar[str] = "Adamax"
+    note: ClassVar[str] = (
+        "Adam scaled by the largest recent gradient size of each coordinate instead of its average "
+        "size.")
+    paper: ClassVar[str] = "Kingma & Ba, 2015"
     state = ("exp_avg", "exp_inf")
 
     lr: float = 2e-3
@@ -652,6 +690,10 @@ class Adagrad(Optimizer):
 
     name: ClassVar[str] = "adagrad"
     title: ClassVar[str] = "Adagrad"
+    note: ClassVar[str] = (
+        "Divides each coordinate's step by the root of the sum of all its squared gradients so far: steps"
+        " only ever shrink.")
+    paper: ClassVar[str] = "Duchi, Hazan & Singer, 2011"
     state = ("sum",)
 
     lr: float = 1e-2
@@ -697,6 +739,10 @@ class Adadelta(Optimizer):
 
     name: ClassVar[str] = "adadelta"
     title: ClassVar[str] = "Adadelta"
+    note: ClassVar[str] = (
+        "Adagrad with running averages instead of sums, and steps measured in the units of the point, so "
+        "it needs almost no learning rate.")
+    paper: ClassVar[str] = "Zeiler, 2012"
     state = ("square_avg", "acc_delta")
 
     lr: float = 1.0
@@ -744,6 +790,10 @@ class Lion(Optimizer):
 
     name: ClassVar[str] = "lion"
     title: ClassVar[str] = "Lion"
+    note: ClassVar[str] = (
+        "Moves every coordinate by the same amount, the learning rate, in the direction of the sign of an"
+        " interpolated momentum: found by a program search.")
+    paper: ClassVar[str] = "Chen et al., 2023"
     state = ("exp_avg",)
 
     lr: float = 1e-4
@@ -781,6 +831,10 @@ class AdaBelief(Optimizer):
 
     name: ClassVar[str] = "adabelief"
     title: ClassVar[str] = "AdaBelief"
+    note: ClassVar[str] = (
+        "Adam that scales steps by how far the gradient is from its prediction: large steps where the "
+        "gradient is as expected, small where it surprises.")
+    paper: ClassVar[str] = "Zhuang et al., 2020"
     state = ("exp_avg", "exp_avg_var")
 
     lr: float = 1e-3
@@ -853,6 +907,10 @@ class Eve(Optimizer):
 
     name: ClassVar[str] = "eve"
     title: ClassVar[str] = "Eve"
+    note: ClassVar[str] = (
+        "Adam whose learning rate shrinks or grows with the recent relative change of the loss "
+        "itself.")
+    paper: ClassVar[str] = "Hayashi et al., 2016"
     State: ClassVar[type] = EveState
     needs_loss: ClassVar[bool] = True
 
@@ -1022,6 +1080,10 @@ class YellowFin(Optimizer):
 
     name: ClassVar[str] = "yellowfin"
     title: ClassVar[str] = "YellowFin"
+    note: ClassVar[str] = (
+        "Momentum SGD that measures the curvature and gradient noise as it goes and tunes its own "
+        "learning rate and momentum from them.")
+    paper: ClassVar[str] = "Zhang & Mitliagkas, 2019"
     State: ClassVar[type] = YellowFinState
 
     lr: float = 1e-4

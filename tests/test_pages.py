@@ -271,3 +271,48 @@ def test_the_paths_animate_at_the_article_s_30_ms_a_step_by_default():
     from app.page import ANIMATION_SPEEDS
 
     assert ANIMATION_SPEEDS["article"] == 30 and ANIMATION_SPEEDS["off"] == 0
+
+
+# ---------------------------------------------------------------------------------------
+# How the page is viewed (open tab, analyses, animation speed) is kept in the URL
+# ---------------------------------------------------------------------------------------
+def test_the_open_tab_and_analysis_settings_come_from_the_url_and_go_back_into_it():
+    at = page_app("two_gaussians")
+    for key, value in {"start": "1,2", "tab": "sweep", "sweep.span": "10", "basins.grid": "51", "speed": "fast",
+                       "arrows": "true"}.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception and not at.warning
+    assert at.session_state["two_gaussians.tabs"] == "Learning-rate sensitivity"
+    assert at.select_slider(key="two_gaussians.sweep_span").value == 10
+    assert at.select_slider(key="two_gaussians.basin_resolution").value == 51
+    assert at.session_state["two_gaussians.w.speed"] == "fast"
+    assert at.toggle(key="two_gaussians.arrows").value is True
+    # the user opens another tab and switches the 3D surface on: the address follows
+    at.session_state["two_gaussians.tabs"] = "3D surface"
+    at.toggle(key="two_gaussians.show_surface").set_value(True).run()
+    query = dict(at.query_params)
+    assert query["tab"] == "surface" and query["surface.on"] == "true" and query["sweep.span"] == "10"
+    assert "basins.on" not in query  # defaults stay out of the address
+
+
+def test_a_garbled_view_setting_is_ignored_with_a_warning():
+    at = page_app("two_gaussians")
+    at.query_params["tab"] = "<script>"
+    at.query_params["basins.grid"] = "99999"
+    at.run()
+    assert not at.exception
+    texts = [w.value for w in at.warning]
+    assert any("“tab”" in t and "expected one of results" in t for t in texts)
+    assert any("“basins.grid”" in t for t in texts)
+    assert at.session_state["two_gaussians.tabs"] == "Results"
+
+
+def test_each_optimizer_says_what_it_does_and_whose_it_is():
+    at = page_app("two_gaussians").run()
+    toggle = at.toggle(key="two_gaussians.w.on.adam")
+    assert "Momentum and RMSprop together" in toggle.help and "Kingma & Ba, 2015" in toggle.help
+    for name in core.OPTIMIZERS:
+        cls = core.OPTIMIZER_CLASSES[name]
+        assert len(cls.note) > 30 and cls.paper[-4:].isdigit(), name
+        assert at.toggle(key=f"two_gaussians.w.on.{name}").help.startswith(cls.note)
