@@ -28,7 +28,7 @@ SCENARIOS: dict[str, Scenario] = {s.key: s for s in (
         "Starting from the same point, different algorithms will converge to different minima. Often, SGD and "
         "SGD with momentum will converge to the poorer minimum (the one on the right) while RMSProp and Adam "
         "will converge to the global minimum.",
-        "SGD (blue) and Momentum (orange) settle in the right-hand minimum; RMSprop and Adam cross to the "
+        "SGD (black) and Momentum (blue) settle in the right-hand minimum; RMSprop and Adam cross to the "
         "deeper one on the left.",
         {"start": "1,2"}),
     Scenario(

@@ -227,3 +227,39 @@ def test_the_landscape_is_drawn_not_blank(browser, server, function_name):
     colours = np.asarray(image.convert("RGB")).reshape(-1, 3)
     assert len(np.unique(colours // 8, axis=0)) > 30  # a coloured landscape, not an empty plot
     page.close()
+
+
+def test_a_guided_scenario_sets_its_page_up_and_says_what_to_watch(browser, server):
+    """From the home page to Rastrigin's scenario, then, on that page, to another page's one
+    (the bowl, visited before: its old state is replaced), at 1280×720."""
+    page = open_page(browser, server, "", 1280, 720)
+    page.get_by_role("link", name="Momentum powers through Rastrigin's bumps").click()
+    page.wait_for_url(re.compile(r"/Rastrigin\?.*scenario=rastrigin-momentum"), timeout=30_000)
+    wait_for_app(page)
+    note = page.get_by_text("Watch:", exact=False).first
+    note.wait_for(timeout=30_000)
+    box, viewport = note.bounding_box(), page.viewport_size
+    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]  # readable without scrolling
+    assert page.get_by_text("SGD with momentum reaches the global optimum").is_visible()
+    frame = plot_frame(page)
+    frame.get_by_text("Momentum", exact=True).first.wait_for(timeout=30_000)  # its paths' legend
+    before = pixels(page)
+    page.wait_for_timeout(1500)
+    assert changed_share(before, pixels(page)) > 0.0005  # the race runs
+
+    page.goto(f"{server}/{url_path('two_gaussians')}?start=0.5,1&opt=adam")
+    wait_for_app(page)
+    page.get_by_text("Guided scenarios").first.click()
+    page.get_by_role("link", name="Same start, different minima").click()
+    page.wait_for_url(re.compile(r"scenario=different-minima"), timeout=30_000)
+    wait_for_app(page)
+    page.get_by_text("SGD (black) and Momentum", exact=False).first.wait_for(timeout=30_000)
+    assert page.locator('input[aria-label="start x"]').input_value() == "1.0000"
+    legend = plot_frame(page).locator(".legend").first
+    legend.wait_for(timeout=30_000)
+    for title in ARTICLE_TITLES:  # the scenario's four, not the one optimizer of the old address
+        assert legend.get_by_text(title, exact=True).count() == 1, title
+    page.get_by_role("button", name="Close").click()
+    page.wait_for_timeout(1500)
+    assert page.get_by_text("Watch:").count() == 0 and "scenario=" not in page.url
+    page.close()

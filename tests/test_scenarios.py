@@ -4,6 +4,8 @@ the engine the page uses."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -146,3 +148,18 @@ def test_the_basins_scenario_opens_its_tab_with_the_basins_on():
     assert any("Adam is the algorithm that converges" in m.value for m in at.markdown)
     assert at.query_params["scenario"] == "adam-most-starts" and "guide" not in at.query_params
     assert len(at.dataframe) >= 1  # the success table
+
+
+def test_the_colours_a_scenario_names_are_the_paths_colours():
+    from app.figures import OPTIMIZER_COLORS
+
+    colour_words = {"black": "#000000", "blue": "#1f4fd8", "red": "#d62728", "green": "#2ca02c"}
+    titles = {core.OPTIMIZER_CLASSES[name].title: name for name in core.OPTIMIZERS}
+    named = 0
+    for scenario in SCENARIOS.values():
+        for text in (scenario.says, scenario.watch):
+            for title, word in re.findall(r"(\w+) \((?:in )?(\w+)\)", text):  # "Adam (in green)"
+                if title in titles and word in colour_words:
+                    assert OPTIMIZER_COLORS[titles[title]] == colour_words[word], (scenario.key, title, word)
+                    named += 1
+    assert named >= 3
