@@ -406,9 +406,9 @@ def _scenario_note(keys: PageKeys, state: PageState) -> None:
     if scenario is None:
         return
     with st.container(border=True):
-        heading, close = st.columns([6, 1], vertical_alignment="center")
+        heading, close = st.columns([3, 1], vertical_alignment="center")
         heading.markdown(f"**{scenario.title}**")
-        close.button("", icon=":material/close:", key=keys("close_scenario"), type="tertiary",
+        close.button("Close", icon=":material/close:", key=keys("close_scenario"), type="tertiary",
                      on_click=_close_scenario, args=(keys,), help="Close this scenario (the settings stay).")
         if scenario.says:
             st.markdown(f"> {scenario.says}\n>\n> — *the 2018 article*")
