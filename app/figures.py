@@ -19,7 +19,9 @@ import pandas as pd
 TEMPLATE = "plotly_white"  # explicit: Streamlit's default template shows near-black inside components
 YLGNBU = ["#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#253494", "#081d58"]
 CONTOUR_MAX_RESOLUTION = 200  # grid points a side that the component's plotly.js fills as contours
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 36, 46, 8, 100  # px around the landscape's plot
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 36, 46, 8, 102  # px around the landscape's plot
+NARROW_BELOW = 480  # px: a plot narrower than this (a phone) has its slider under its buttons
+MARGIN_BOTTOM_NARROW = 155
 LOG_FLOOR = 1e-16  # f − f_min below this is drawn at this value on log axes
 MAX_CHART_POINTS = 600  # per optimizer, on the Altair charts
 
@@ -150,14 +152,14 @@ def landscape_base(function, grid) -> tuple[str, int]:
 
 def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=None, *, animate: bool = True,
                      height: int | None = None, extra_traces: list[dict] = (), ms_per_step: int = 30,
-                     token: str = "") -> FigureJSON:
+                     token: str = "", narrow: bool = False) -> FigureJSON:
     """The landscape (`base` from `landscape_base`) with every path, its end and the start.
 
     With `animate`, a ▶ Play / ❚❚ Pause / ↺ Replay bar and a step slider reveal the paths step
     by step (`ms_per_step` each, the article's 30 ms), each optimizer's head marked. The figure
     opens on the full paths (a redraw of the component, on any rerun, shows them whole);
     `token` (layout.meta) tells the page's script (`page.plot_script`) which figure is new, so
-    that it presses ↺ Replay once."""
+    that it presses ↺ Replay once. `narrow` (a phone): the slider goes under the buttons."""
     base_json, base_count = base
     data, path_traces, head_traces = list(extra_traces), [], []
     reachable = [_within_reach(path.points, function.domain) for path in paths]
@@ -206,7 +208,8 @@ def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=N
             "hovermode": "closest", "dragmode": False, "meta": token,
             # Fixed margins: letting the colour bar and slider push them makes plotly.js lay the
             # figure out twice on every update. The plot keeps the function's aspect ratio.
-            "margin": {"l": MARGIN_LEFT, "r": MARGIN_RIGHT, "t": MARGIN_TOP, "b": MARGIN_BOTTOM, "autoexpand": False},
+            "margin": {"l": MARGIN_LEFT, "r": MARGIN_RIGHT, "t": MARGIN_TOP,
+                       "b": MARGIN_BOTTOM_NARROW if narrow else MARGIN_BOTTOM, "autoexpand": False},
             # A narrower plot keeps to the left, under the legend; a shorter one to the top.
             "xaxis": {"range": [x0, x1], "title": {"text": "x", "standoff": 2}, "constrain": "domain",
                       "constraintoward": "left"},
@@ -222,7 +225,7 @@ def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=N
     }
     longest = max((len(p.points) - 1 for p in paths), default=0)
     if animate and path_traces and longest > 0:
-        _add_step_animation(figure, reachable, path_traces, head_traces, base_count, longest, ms_per_step)
+        _add_step_animation(figure, reachable, path_traces, head_traces, base_count, longest, ms_per_step, narrow)
     return FigureJSON(base_json, figure)
 
 
@@ -256,16 +259,18 @@ def sized_formula(formula: str, small_below: int) -> str:
     return (r"\small " if len(formula) < small_below else r"\scriptsize ") + formula
 
 
-def figure_height(function, plot_width: int = 560, tallest: int = 640) -> int:
+def figure_height(function, plot_width: int = 560, tallest: int = 640, narrow: bool = False) -> int:
     """Height of the landscape figure at which a plot `plot_width` px wide keeps the
     function's aspect ratio (no empty bands), at most `tallest` px (fits a 1280×720 screen)."""
     (x0, x1), (y0, y1) = function.domain
     ratio = (y1 - y0) / (x1 - x0)
-    return int(min(tallest, max(360, round(plot_width * ratio) + MARGIN_TOP + MARGIN_BOTTOM)))
+    margins = MARGIN_TOP + (MARGIN_BOTTOM_NARROW if narrow else MARGIN_BOTTOM)
+    return int(min(tallest, max(200 if narrow else 360, round(plot_width * ratio) + margins)))
 
 
 def _add_step_animation(figure: dict, paths: list[np.ndarray], path_traces: list[int], head_traces: list[int],
-                        base_count: int, longest: int, ms_per_step: int, frames: int = 100, slider_steps: int = 10) -> None:
+                        base_count: int, longest: int, ms_per_step: int, narrow: bool = False, frames: int = 100,
+                        slider_steps: int = 10) -> None:
     """Play / Pause / Replay buttons and a step slider revealing the paths step by step, as in
     the article (point i appears after ms_per_step·i ms). A frame moves each line's filter
     threshold and each optimizer's head to its point at that step (its last one once done)."""
@@ -292,7 +297,7 @@ def _add_step_animation(figure: dict, paths: list[np.ndarray], path_traces: list
         marks.append(steps[-1])
     figure["layout"]["updatemenus"] = [{
         "type": "buttons", "direction": "left", "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
-        "pad": {"t": 44, "r": 4}, "showactive": False, "font": {"size": 12},
+        "pad": {"t": 36, "r": 4}, "showactive": False, "font": {"size": 12},
         "buttons": [
             {"label": "▶ Play", "method": "animate", "args": [None, {**play, "fromcurrent": True}]},
             {"label": "❚❚ Pause", "method": "animate",
@@ -301,8 +306,9 @@ def _add_step_animation(figure: dict, paths: list[np.ndarray], path_traces: list
         ],
     }]
     figure["layout"]["sliders"] = [{
-        "active": len(marks) - 1, "x": 0.44, "len": 0.56, "y": 0, "yanchor": "top",
-        "pad": {"t": 40, "b": 0, "l": 0, "r": 0}, "font": {"size": 10}, "ticklen": 3,
+        # Beside the buttons, or under them on a narrow plot (a phone), where they would overlap.
+        "active": len(marks) - 1, "x": 0 if narrow else 0.5, "len": 1 if narrow else 0.5, "y": 0, "yanchor": "top",
+        "pad": {"t": 76 if narrow else 30, "b": 0, "l": 0, "r": 0}, "font": {"size": 10}, "ticklen": 3,
         "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "right", "offset": 2, "font": {"size": 12}},
         "steps": [{"label": str(s), "method": "animate",
                    "args": [[str(s)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}]}

@@ -31,7 +31,8 @@ from . import compute
 from .analysis_view import basins_view, sweep_view
 from .navigation import leave_pages_directory_mode
 from .inside_view import compare_view, gradient_arrows_trace, internals_view, surface_view
-from .figures import OPTIMIZER_COLORS, Path, curves_frame, figure_height, landscape_figure, sized_formula
+from .figures import (MARGIN_LEFT, MARGIN_RIGHT, NARROW_BELOW, OPTIMIZER_COLORS, Path, curves_frame, figure_height,
+                      landscape_figure, sized_formula)
 from .presets import PRESET_NAMES
 from .navigation import page_link_path, url_path
 from .scenarios import SCENARIOS
@@ -126,6 +127,9 @@ def _apply_click(keys: PageKeys, state: PageState, function) -> None:
     st.session_state[keys("last_click")] = raw
     try:
         clicks = json.loads(raw) if isinstance(raw, str) else raw
+        if "plot_width" in clicks[0]:  # not a click: the page's script telling a narrow plot's width
+            st.session_state[keys("plot_width")] = min(max(int(clicks[0]["plot_width"]), 100), 4000)
+            return
         x, y = float(clicks[0]["x"]), float(clicks[0]["y"])
     except (ValueError, TypeError, KeyError, IndexError):
         return
@@ -372,12 +376,16 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
                     "its path appears on the landscape and its loss, step by step, below.", icon="👆")
     with landscape:
         # The figure's layout.meta: new for every new set of paths, "|play" when it should race.
-        token = _figure_token(state, runs, speed) + ("|play" if speed and paths else "|still")
+        width = st.session_state.get(keys("plot_width"))  # as the page's script measured it
+        token = f"{_figure_token(state, runs, speed)}|w{width}" + ("|play" if speed and paths else "|still")
         arrows = [gradient_arrows_trace(function)] if st.session_state.get(keys("arrows")) else []
+        narrow = bool(width) and width < NARROW_BELOW  # a phone: the slider under the buttons
+        height = figure_height(function, width - MARGIN_LEFT - MARGIN_RIGHT, narrow=narrow) if width \
+            else figure_height(function)
         figure = landscape_figure(function, compute.landscape_base(function_name, function_key), paths, state.start,
-                                  extra_traces=arrows, ms_per_step=speed or 30,
-                                  token=token)
-        plotly_events(figure, click_event=True, override_height=figure_height(function) + 10, key=keys("plot"))
+                                  extra_traces=arrows, ms_per_step=speed or 30, token=token,
+                                  height=height, narrow=narrow)
+        plotly_events(figure, click_event=True, override_height=height + 10, key=keys("plot"))
         plot_script()
     if paths:
         _curves(function, paths)
@@ -481,15 +489,28 @@ def plot_script() -> None:
     plot shows a new figure (a new layout.meta), it installs exact clicks in the plot's window
     (EXACT_CLICKS_JS; should it not run, the component's own, snapped, click still works) and,
     for a figure whose meta ends in "|play", presses ↺ Replay: a click starts the race at once
-    (the component's plotly.js has no autoplay). components.html, not st.iframe (its suggested
+    (the component's plotly.js has no autoplay). It also reports the plot's width (as the
+    component's value, `{"plot_width": w}`), so that the figure's height fits it, and lays a
+    phone's controls out in two rows. components.html, not st.iframe (its suggested
     successor): an st.iframe script did not run here (the race test caught it)."""
     components.html(f"""<script>
 (function () {{
-  let seen = null;
+  let seen = null, told = null;
   function watch() {{
     for (const frame of window.parent.document.querySelectorAll('iframe[title="streamlit_plotly_events.plotly_events"]')) {{
       const doc = frame.contentDocument, plot = doc && doc.querySelector('.js-plotly-plot');
+      // The figure's height follows the plot's width (in 20 px steps): tell the page, and wait
+      // for the figure made for it before starting a race.
+      const width = Math.round(frame.getBoundingClientRect().width / 20) * 20;
       const meta = plot && plot.layout && plot.layout.meta;
+      if (meta && width && !String(meta).includes('|w' + width + '|')) {{
+        if (told !== meta + width) {{
+          told = meta + width;
+          frame.contentWindow.eval(`window.parent.postMessage({{isStreamlitMessage: true,
+            type: 'streamlit:setComponentValue', value: '[{{"plot_width": ${{width}}}}]', dataType: 'json'}}, '*')`);
+        }}
+        continue;
+      }}
       if (!meta || meta === seen || !plot.removeAllListeners) continue;
       const replay = [...doc.querySelectorAll('.updatemenu-button')].find(b => b.textContent.includes('Replay'));
       const play = String(meta).endsWith('|play');

@@ -263,3 +263,36 @@ def test_a_guided_scenario_sets_its_page_up_and_says_what_to_watch(browser, serv
     page.wait_for_timeout(1500)
     assert page.get_by_text("Watch:").count() == 0 and "scenario=" not in page.url
     page.close()
+
+
+def overlaps(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+@pytest.mark.parametrize("width, height", [(1400, 1000), (1280, 720), (390, 844)])
+def test_the_animation_controls_fit_under_the_plot_without_a_band_or_overlap(browser, server, width, height):
+    page = open_page(browser, server, f"{url_path('two_gaussians')}?start=0.5,1&speed=off", width, height)
+    frame = plot_frame(page)
+    frame.get_by_text("Replay").wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)  # the figure made for this width
+    box = plot_box(page)
+    buttons = [b.bounding_box() for b in frame.locator(".updatemenu-button").all()]
+    rail = frame.locator(".slider-rail-rect").first.bounding_box()
+    labels = [label.bounding_box() for label in frame.locator(".slider-label").all()]
+    iframe = page.locator(PLOT_IFRAME).bounding_box()
+    assert len(buttons) == 3 and len(labels) >= 5
+    for button in buttons:
+        assert not overlaps(button, rail)
+    for label in labels:  # every step label whole, inside the figure
+        assert not any(overlaps(label, button) for button in buttons)
+        assert label["y"] + label["height"] <= iframe["y"] + iframe["height"]
+    lowest = max(label["y"] + label["height"] for label in labels)
+    rows = 2 if width < 700 else 1  # of controls: buttons and slider side by side, or one above the other
+    assert lowest - (box["y"] + box["height"]) <= 45 + 75 * rows  # right under the plot: no empty band
+    if width < 700:  # a phone: the plot spans the screen, the slider has a row of its own
+        assert box["width"] >= 0.65 * width  # the frame spans it; the axis labels and colour bar take 82 px
+        assert rail["y"] > max(b["y"] + b["height"] for b in buttons)
+    else:
+        assert lowest <= height  # the step labels are on screen too
+    page.close()
