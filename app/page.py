@@ -495,7 +495,7 @@ def plot_script() -> None:
     successor): an st.iframe script did not run here (the race test caught it)."""
     components.html(f"""<script>
 (function () {{
-  let seen = null, told = null;
+  let seen = null, told = null, race = null;
   function watch() {{
     for (const frame of window.parent.document.querySelectorAll('iframe[title="streamlit_plotly_events.plotly_events"]')) {{
       const doc = frame.contentDocument, plot = doc && doc.querySelector('.js-plotly-plot');
@@ -511,14 +511,33 @@ def plot_script() -> None:
         }}
         continue;
       }}
+      const buttons = [...doc.querySelectorAll('.updatemenu-button')];
+      const button = label => buttons.find(b => b.textContent.includes(label));
+      const press = () => {{  // stop the race under way (its frames would go on over the new figure), start anew
+        button('Pause').dispatchEvent(new MouseEvent('click', {{bubbles: true}}));
+        button('Replay').dispatchEvent(new MouseEvent('click', {{bubbles: true}}));
+      }};
+      if (race && race.meta === meta && !race.started) {{
+        // The new figure opens on the full paths (slider at its end); the race has started
+        // once the slider is back at step 0. A press can reach the previous figure's buttons
+        // while plotly.js still draws the new one: press again (at most 5 times).
+        const slider = plot.layout.sliders && plot.layout.sliders[0];
+        if (slider && slider.active === 0) race.started = true;
+        else if (performance.now() - race.at > 250 && race.tries < 5 && button('Replay')) {{
+          race.at = performance.now(); race.tries += 1;
+          press();
+        }}
+      }}
       if (!meta || meta === seen || !plot.removeAllListeners) continue;
-      const replay = [...doc.querySelectorAll('.updatemenu-button')].find(b => b.textContent.includes('Replay'));
       const play = String(meta).endsWith('|play');
-      if (play && !replay) continue;  // drawn in a moment
+      if (play && !(button('Replay') && button('Pause'))) continue;  // drawn in a moment
       seen = meta;
       frame.contentWindow.eval({json.dumps(EXACT_CLICKS_JS)});
       plot.removeAllListeners('plotly_click');  // again for every figure: a redraw may restore it
-      if (play) replay.dispatchEvent(new MouseEvent('click', {{bubbles: true}}));
+      if (play) {{
+        race = {{meta: meta, at: performance.now(), tries: 0, started: false}};
+        press();
+      }}
     }}
   }}
   setInterval(watch, 15);

@@ -58,7 +58,9 @@ CLICK_HOOK = """([tx, ty, tol, titles]) => {  // in the iframe: mousedown, new p
       && Math.abs(t.x[0] - tx) <= tol && Math.abs(t.y[0] - ty) <= tol)); };
   const racing = () => { const data = (document.querySelector('.js-plotly-plot') || {}).data || [];
     const heads = data.filter(t => (t.name || '').endsWith(' now'));  // each optimizer's moving head
-    return heads.length >= titles.length && heads.every(t => Math.abs(t.x[0] - tx) <= tol && Math.abs(t.y[0] - ty) <= tol); };
+    const slider = ((document.querySelector('.js-plotly-plot') || {}).layout || {}).sliders;
+    // the new figure opens at its last step; the race is on once its slider is back at step 0
+    return heads.length >= titles.length && slider && slider[0].active === 0; };
   const loop = () => {
     const now = performance.now();
     if (b.down !== null && b.paint === null && drawn()) b.paint = now;
@@ -138,7 +140,8 @@ def browser_figures(figures: dict, clicks: int, deadline: float) -> None:
             try:
                 frame.wait_for_function("() => window.__bench.race !== null")
             except PlaywrightTimeout:
-                print(f"  click {i:2d} at ({x:+.3f}, {y:+.3f}): no paths painted within 20 s")
+                stages = frame.evaluate("() => window.__bench")
+                print(f"  click {i:2d} at ({x:+.3f}, {y:+.3f}): no race seen within 20 s (stages: {stages})")
                 continue
             b = frame.evaluate("() => window.__bench")
             server = [big for big, _ in clock.wait(page) if big is not None]
