@@ -545,20 +545,45 @@ def plot_script() -> None:
 </script>""", height=0)
 
 
-EXPRESSION_EXAMPLES = ("x**2 + 3*sin(y)*exp(-x**2)", "(1-x)^2 + 100*(y-x^2)^2", "sin(x)*cos(y) + 0.1*(x^2 + y^2)",
-                       "(x^2 + y - 11)^2 + (x + y^2 - 7)^2")
+# Buttons under the typed f(x, y): name (the button's tooltip) -> expression (its label).
+EXPRESSION_EXAMPLES = {"Rosenbrock": "(1-x)^2 + 100*(y-x^2)^2", "Himmelblau": "(x^2 + y - 11)^2 + (x + y^2 - 7)^2",
+                       "a bowl with a ridge": "x**2 + 3*sin(y)*exp(-x**2)",
+                       "an egg box in a bowl": "sin(x)*cos(y) + 0.1*(x^2 + y^2)"}
 
 
 def _expression_input(keys: PageKeys, function_class, state: PageState) -> None:
-    """The typed f(x, y) of the "Your function" page."""
+    """The typed f(x, y) of the "Your function" page, example buttons that fill it in, and a
+    warning where f is undefined (blank on the contour)."""
     key = keys("w", "expression")
     _init_widget(key, state.function_params.get("expression", function_class().expression))
     state.function_params["expression"] = st.text_input(
-        "f(x, y) =", key=key, max_chars=500,
-        help="Numbers, x, y, + − * / ** (or ^), parentheses, pi, e and sin cos tan exp log sqrt abs tanh sinh cosh "
-             "arctan arcsin arccos arctan2 min max sign. The gradient is derived exactly.")
-    st.caption("Try: " + " · ".join(f"`{example}`" for example in EXPRESSION_EXAMPLES) +
-               " — the domain is under *Function parameters* in the sidebar.")
+        "f(x, y) =", key=key, max_chars=core.custom.MAX_LENGTH,
+        help=f"Numbers, x, y, pi, e, `+ - * / ^` (or `**`), brackets and {', '.join(core.custom.FUNCTIONS)}. "
+             "The gradient is derived exactly. The domain is under *Function parameters* in the sidebar.")
+
+    def use(expression: str) -> None:  # a callback: a widget's value can only be set before it is drawn
+        st.session_state[key] = expression
+
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.caption("Try:")
+        for i, (name, expression) in enumerate(EXPRESSION_EXAMPLES.items()):
+            st.button(f"`{expression}`", key=keys("example", i), help=name, type="tertiary",
+                      on_click=use, args=(expression,))
+
+    try:
+        undefined = function_class(**state.function_params).undefined
+    except (TypeError, ValueError):
+        return  # the page shows why
+    if undefined.share == 1:
+        st.error("f is undefined (not a real number) everywhere on the domain: there is nothing to draw or descend. "
+                 "Change f, or the domain under *Function parameters* in the sidebar.", icon="🚫")
+    elif undefined.share:
+        share = ("under 1%" if undefined.share < 0.01 else "over 99%" if undefined.share > 0.99
+                 else f"{undefined.share:.0%}")
+        x, y = (f"{v:.3g}".replace("-", "−") for v in undefined.example)
+        st.warning(f"f is undefined (not a real number) on {share} of the domain (e.g. at x = {x}, y = {y}): the blank "
+                   "area. Runs started there have no loss values, and stop at once where the gradient is undefined "
+                   "too.", icon="⚠️")
 
 
 def _start_inputs(keys: PageKeys, state: PageState, function) -> None:

@@ -20,12 +20,15 @@ sympy's `sympify`/`parse_expr` (both evaluate Python). Instead:
    operators + - * / ** (and unary + -) and calls of the functions in FUNCTIONS with positional
    arguments. Any other node (attribute access, subscripts, lambdas, comprehensions, strings,
    comparisons, boolean operators, keyword arguments, unknown names, //, %, @, ...) raises
-   ExpressionError quoting the offending part and its column.
+   ExpressionError quoting the offending part as typed and its column.
 5. Sympy evaluates numbers eagerly, so sizes are bounded as the expression is built bottom-up:
    a constant exponent must satisfy |p| <= MAX_EXPONENT (so `9**9**9` or `x**1e6` never reach
    sympy's power), and every constant subexpression must be a finite real number with
    |c| <= MAX_CONSTANT (so `1/0`, `log(-1)`, `sqrt(-1)` or `exp(exp(exp(5)))` are refused, and no
    gigantic integer is ever computed).
+
+Messages quote the typed text as Markdown inline code (`__import__`), so that a page shows it
+exactly as typed; as plain text they read the same.
 
 Only then are the partial derivatives taken with `sympy.diff` and compiled with
 `sympy.lambdify(..., modules="numpy")`; lambdify compiles code printed by sympy from the validated
@@ -37,15 +40,17 @@ from __future__ import annotations
 import ast
 import functools
 import math
+import re
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import Callable, ClassVar, NamedTuple
 
 import numpy as np
 import sympy
 
 from .functions import Domain, Minimum, TestFunction, _checked_domain
 
-__all__ = ["CustomFunction", "ExpressionError", "FUNCTIONS", "NAMES", "parse_expression"]
+__all__ = ["CustomFunction", "ExpressionError", "FUNCTIONS", "NAMES", "Undefined", "needs_log_scale",
+           "parse_expression"]
 
 MAX_LENGTH = 500  # characters of the typed text
 MAX_NODES = 300  # expression nodes in the syntax tree
@@ -53,6 +58,9 @@ MAX_DEPTH = 100  # nesting depth of the syntax tree (and of brackets in the text
 MAX_LITERAL = 1e15  # magnitude of a number literal
 MAX_CONSTANT = 1e100  # magnitude of any constant subexpression, e.g. 10**100
 MAX_EXPONENT = 100  # magnitude of a constant exponent
+# Log colours when f's range (99.5th percentile − min) exceeds this many times its median − min: the
+# built-in functions drawn in log colours have ratios of 13 and more, the linear ones 9.3 at most.
+LOG_SCALE_RATIO = 12
 
 X, Y = sympy.symbols("x y", real=True)
 NAMES: dict[str, sympy.Expr] = {"x": X, "y": Y, "pi": sympy.pi, "e": sympy.E}
@@ -81,7 +89,7 @@ _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**
 _REFUSED_OPERATORS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<",
                       ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "xor"}
 _NODE_NAMES = {
-    ast.Attribute: "attribute access", ast.Subscript: "indexing", ast.Lambda: "a lambda",
+    ast.Subscript: "indexing", ast.Lambda: "a lambda",
     ast.ListComp: "a list comprehension", ast.SetComp: "a set comprehension",
     ast.DictComp: "a dict comprehension", ast.GeneratorExp: "a generator expression",
     ast.Compare: "a comparison", ast.BoolOp: "a boolean operator ('and'/'or')",
@@ -111,17 +119,17 @@ def parse_expression(text: str) -> sympy.Expr:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
     if not text.strip():
-        raise ExpressionError("the expression is empty; type a function of x and y, e.g. x^2 + 3*y^2")
+        raise ExpressionError("the expression is empty; type a function of x and y, e.g. `x^2 + 3*y^2`")
     # One line, so that columns are meaningful (a newline cannot be part of a valid formula anyway).
     text = "".join(" " if c in "\t\n\r\f\v" else c for c in text)
+    if "\0" in text:
+        raise ExpressionError(f"the expression contains a null character (U+0000) at column {text.index(chr(0)) + 1}")
     source = _Source(text)
     _check_brackets(source)
     try:
         tree = ast.parse(source.python, mode="eval")
     except SyntaxError as exc:
-        column = source.column_of_char(exc.offset - 1) if exc.offset else None
-        where = f" at column {column}: {_snippet(text, column - 1)!r}" if column else ""
-        raise ExpressionError(f"cannot read the expression ({exc.msg}){where}") from None
+        raise _syntax_error(source, exc) from None
     except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
         raise ExpressionError(f"cannot read the expression ({type(exc).__name__}: {exc})") from None
     _check_size(tree.body, source)
@@ -130,9 +138,11 @@ def parse_expression(text: str) -> sympy.Expr:
     except (RecursionError, MemoryError) as exc:
         raise ExpressionError(f"the expression is too complex ({type(exc).__name__})") from None
     if not expr.free_symbols & {X, Y}:
-        raise ExpressionError(f"the expression does not depend on x or y: {text.strip()!r} is the constant {expr}")
+        raise ExpressionError(f"the expression does not depend on x or y: {_code(_shorten(text.strip()))} "
+                              f"is the constant {_code(_shorten(str(expr)))}")
     if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan, sympy.I):
-        raise ExpressionError(f"the expression is not a finite real function: {text.strip()!r} gives {expr}")
+        raise ExpressionError(f"the expression is not a finite real function: {_code(_shorten(text.strip()))} "
+                              f"gives {_code(_shorten(str(expr)))}")
     return expr
 
 
@@ -168,7 +178,7 @@ class _Source:
 
     def where(self, node: ast.AST) -> str:
         segment, column = self.span(node)
-        return f"{_shorten(segment)!r} at column {column}"
+        return f"{_code(_shorten(segment))} at column {column}"
 
 
 def _shorten(segment: str, limit: int = 60) -> str:
@@ -177,6 +187,33 @@ def _shorten(segment: str, limit: int = 60) -> str:
 
 def _snippet(text: str, index: int) -> str:
     return _shorten(text[max(index, 0):], 20)
+
+
+def _code(text: str) -> str:
+    """`text` as Markdown inline code: a page shows it as typed (`__import__` is not made bold,
+    `a*b*c` not italic). The fence is longer than any run of backticks inside."""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+# Python's parser messages that are unclear to someone typing a formula.
+_PARSER_MESSAGES = {"invalid decimal literal": "a number runs into letters (write `2*x`, not `2x`)"}
+
+
+def _syntax_error(source: _Source, error: SyntaxError) -> ExpressionError:
+    """The parser's complaint in terms of the typed text: what is wrong, the column and the text there."""
+    text = source.text
+    if not error.offset:  # the parser ran out of text, e.g. "x^2 + y^2 +"
+        last = re.search(r"(\*\*|\S)\s*$", text)
+        return ExpressionError(f"incomplete expression: it ends after {_code(last[1])} at column {last.start(1) + 1}")
+    column = source.column_of_char(error.offset - 1)
+    if error.msg.startswith("invalid syntax"):  # the token not expected, e.g. "*" in "x +* y"
+        end = source.column_of_char(error.end_offset - 2) if (error.end_offset or 0) > error.offset else column
+        return ExpressionError(f"unexpected {_code(_shorten(text[column - 1:end], 20))} at column {column}")
+    reason = error.msg.split(" (detected at")[0]
+    reason = _PARSER_MESSAGES.get(reason, reason)
+    return ExpressionError(f"{reason}: {_code(_snippet(text, column - 1))} at column {column}")
 
 
 def _check_brackets(source: _Source) -> None:
@@ -227,8 +264,8 @@ class _Builder:
     def visit_Constant(self, node: ast.Constant) -> sympy.Expr:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            kind = {str: "text", bytes: "bytes", complex: "a complex number"}.get(type(value), repr(value))
-            self.refuse(node, f"{kind} is not allowed, only numbers")
+            kind = {str: "text in quotes", bytes: "bytes", complex: "a complex number"}.get(type(value), str(value))
+            self.refuse(node, f"{kind} is not allowed, only real numbers")
         if not math.isfinite(value):
             self.refuse(node, "the number is not finite")
         if abs(value) > MAX_LITERAL:
@@ -239,11 +276,12 @@ class _Builder:
         if node.id in NAMES:
             return NAMES[node.id]
         if node.id in FUNCTIONS:
-            self.refuse(node, f"{node.id} is a function: call it, e.g. {node.id}(x)")
-        _, column = self.source.span(node)
-        raise ExpressionError(
-            f"unknown name {_shorten(node.id)!r} at column {column}; allowed names: {', '.join(NAMES)}"
-        )
+            self.refuse(node, f"a function needs its argument in brackets, e.g. {_code(node.id + '(x)')}")
+        self.not_allowed(node, f"the only names are {', '.join(NAMES)}")
+
+    def not_allowed(self, node: ast.AST, allowed: str):
+        """Refuse a name or a called name, quoted as typed (`__import__` is not allowed: ...)."""
+        raise ExpressionError(f"{self.source.where(node)} is not allowed: {allowed}")
 
     # -- operators ----------------------------------------------------------------------
     def visit_UnaryOp(self, node: ast.UnaryOp) -> sympy.Expr:
@@ -252,12 +290,12 @@ class _Builder:
         if isinstance(node.op, ast.UAdd):
             return self.visit(node.operand)
         symbol = {ast.Not: "not", ast.Invert: "~"}.get(type(node.op), type(node.op).__name__)
-        self.refuse(node, f"the operator {symbol!r} is not allowed")
+        self.refuse(node, f"the operator {_code(symbol)} is not allowed")
 
     def visit_BinOp(self, node: ast.BinOp) -> sympy.Expr:
         if type(node.op) not in _BINARY:
             symbol = _REFUSED_OPERATORS.get(type(node.op), type(node.op).__name__)
-            self.refuse(node, f"the operator {symbol!r} is not allowed (use + - * / ** or ^)")
+            self.refuse(node, f"the operator {_code(symbol)} is not allowed (only `+ - * / ^ **`)")
         left, right = self.visit(node.left), self.visit(node.right)
         if isinstance(node.op, ast.Add):
             return left + right
@@ -275,15 +313,17 @@ class _Builder:
                 self.refuse(node, f"the exponent {exponent:.6g} is too large (at most {MAX_EXPONENT} in absolute value)")
         return left ** right
 
+    def visit_Attribute(self, node: ast.Attribute):
+        self.visit(node.value)  # the first problem from the left: `__import__` in __import__('os').system
+        self.refuse(node, "attribute access (a dot after a value) is not allowed")
+
     def visit_Call(self, node: ast.Call) -> sympy.Expr:
-        if not isinstance(node.func, ast.Name):
-            self.refuse(node.func, "only named functions can be called, not")
+        if not isinstance(node.func, ast.Name) or node.func.id in NAMES:  # e.g. (x+1)(y), 2(x), x(y)
+            self.visit(node.func)
+            self.refuse(node, "only functions can be called (write `*` to multiply)")
         name = node.func.id
         if name not in FUNCTIONS:
-            _, column = self.source.span(node.func)
-            raise ExpressionError(
-                f"unknown function {_shorten(name)!r} at column {column}; allowed functions: {', '.join(FUNCTIONS)}"
-            )
+            self.not_allowed(node.func, f"the only functions are {', '.join(FUNCTIONS)}")
         if node.keywords:
             self.refuse(node, f"keyword arguments are not allowed ({name} takes positional arguments)")
         function, arity = FUNCTIONS[name]
@@ -350,7 +390,7 @@ def _compilable(expr: sympy.Expr, what: str) -> sympy.Expr:
     expr = expr.xreplace(big)
     unknown = {type(f).__name__ for f in expr.atoms(sympy.Function) if not isinstance(f, _COMPILABLE)}
     if unknown or expr.has(sympy.Derivative, sympy.I, sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-        raise ExpressionError(f"cannot compute {what} of the expression: {_shorten(str(expr))}")
+        raise ExpressionError(f"cannot compute {what} of the expression: {_code(_shorten(str(expr)))}")
     return expr
 
 
@@ -413,6 +453,67 @@ class CustomFunction(TestFunction):
     @property
     def minima(self) -> tuple[Minimum, ...]:
         return _estimate_minima(self.expression, self.domain)
+
+    @property
+    def undefined(self) -> Undefined:
+        """Where f is undefined (NaN or infinite) on the grid of the domain, e.g. x < 0 for log(x)."""
+        return _undefined(self.expression, self.domain)
+
+    @property
+    def log_scale(self) -> bool:  # type: ignore[override]
+        """Colour the contour on a log scale when f's range on the grid needs it (`needs_log_scale`)."""
+        return _log_scale(self.expression, self.domain)
+
+
+class Undefined(NamedTuple):
+    """Where a function is undefined on the grid of its domain."""
+
+    share: float  # of the grid points, 0 (defined everywhere) to 1 (nowhere)
+    example: tuple[float, float] | None  # a point where it is undefined, amid that region, rounded
+
+
+@functools.lru_cache(maxsize=64)
+def _undefined(expression: str, domain: Domain) -> Undefined:
+    function = CustomFunction(expression=expression, domain=domain)
+    xs, ys, z = function.grid()
+    bad = ~np.isfinite(z)
+    if not bad.any():
+        return Undefined(0.0, None)
+    # The grid point deepest inside the undefined region (of several, the one nearest their middle),
+    # rounded to a power of ten under a twentieth of the domain if f is still undefined there.
+    rows, cols = np.nonzero(_deepest(bad))
+    points = np.stack([xs[cols], ys[rows]], axis=1)
+    middle = points[np.argmin(np.linalg.norm(points - points.mean(axis=0), axis=1))]
+    (x0, x1), (y0, y1) = domain
+    step = 10.0 ** math.floor(math.log10(max(x1 - x0, y1 - y0) / 20))
+    rounded = np.clip(np.round(middle / step) * step, (x0, y0), (x1, y1)) + 0.0  # + 0.0: no -0
+    example = rounded if not np.isfinite(function(rounded)) else middle
+    return Undefined(float(bad.mean()), (float(example[0]), float(example[1])))
+
+
+def _deepest(mask: np.ndarray) -> np.ndarray:
+    """The cells of `mask` farthest (in grid steps) from the cells outside it and the grid's edge."""
+    while True:
+        padded = np.pad(mask, 1)  # beyond the edge counts as outside
+        inner = mask & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+        if not inner.any():
+            return mask
+        mask = inner
+
+
+def needs_log_scale(values: np.ndarray) -> bool:
+    """Whether linear colours would crowd most of the plot into the lowest few colours: the range
+    of the finite values (99.5th percentile − min) exceeds LOG_SCALE_RATIO × (median − min)."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return False
+    low, median, high = float(finite.min()), *np.percentile(finite, [50, 99.5])
+    return bool(median > low and high - low > LOG_SCALE_RATIO * (median - low))
+
+
+@functools.lru_cache(maxsize=64)
+def _log_scale(expression: str, domain: Domain) -> bool:
+    return needs_log_scale(CustomFunction(expression=expression, domain=domain).grid()[2])
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import builtins
 import contextlib
 import ast
 import os
+import re
 import subprocess
 import time
 import warnings
@@ -14,7 +15,7 @@ import sympy
 import sympy.parsing.sympy_parser
 
 import core
-from core.custom import CustomFunction, ExpressionError, parse_expression
+from core.custom import CustomFunction, ExpressionError, needs_log_scale, parse_expression
 
 RNG_SEED = 20240601
 
@@ -212,8 +213,8 @@ HOSTILE = [
     ("(lambda: 1)()", "lambda"),
     ("[x for x in y]", "[x for x in y]"),
     ("'abc'", "'abc'"),
-    ("os", "'os'"),
-    ("foo(x)", "'foo'"),
+    ("os", "`os` at column 1 is not allowed"),
+    ("foo(x)", "`foo` at column 1 is not allowed"),
     ("9**9**9", "9**9**9"),
     ("2**10**10 + x", "2**10**10"),
     ("x**(10**100)", "x**(10**100)"),
@@ -268,10 +269,60 @@ def test_hostile_input_is_refused_quickly_with_a_pointed_message(expression, par
 
 
 def test_refusals_point_at_the_column():
-    with pytest.raises(ExpressionError, match=r"unknown name 'os' at column 12; allowed names: x, y, pi, e"):
+    with pytest.raises(ExpressionError) as caught:
         parse_expression("x + sin(y)*os")
+    assert str(caught.value) == "`os` at column 12 is not allowed: the only names are x, y, pi, e"
     with pytest.raises(ExpressionError, match="column 5"):  # columns of the typed text, before ^ -> **
         parse_expression("x^2+os")
+
+
+def message(expression: str) -> str:
+    with pytest.raises(ExpressionError) as caught:
+        parse_expression(expression)
+    return str(caught.value)
+
+
+# Typed text is quoted as Markdown code, as typed: the page must not show `__import__` as a bold "import".
+@pytest.mark.parametrize("expression, expected", [
+    ("__import__('os')", "`__import__` at column 1 is not allowed: the only functions are sin, cos, tan, exp, log,"),
+    ("__import__('os').system('id')", "`__import__` at column 1 is not allowed: the only functions are"),
+    ("x * __builtins__", "`__builtins__` at column 5 is not allowed: the only names are x, y, pi, e"),
+    ("ℌ + x", "`ℌ` at column 1 is not allowed"),  # as typed, not as Python normalizes it ('H')
+    ("x.__class__", "attribute access (a dot after a value) is not allowed: `x.__class__` at column 1"),
+    ("(lambda: 1)()", "a lambda is not allowed: `lambda: 1` at column 2"),
+    ("x + 'abc'", "text in quotes is not allowed, only real numbers: `'abc'` at column 5"),
+    ("x + 'a`b'", "text in quotes is not allowed, only real numbers: ``'a`b'`` at column 5"),
+    ("(x+1)(y)", "only functions can be called (write `*` to multiply): `(x+1)(y)` at column 1"),
+    ("sin", "a function needs its argument in brackets, e.g. `sin(x)`: `sin` at column 1"),
+    ("x // y", "the operator `//` is not allowed (only `+ - * / ^ **`): `x // y` at column 1"),
+    ("3 + 4", "the expression does not depend on x or y: `3 + 4` is the constant `7`"),
+])
+def test_refusals_quote_what_was_typed(expression, expected):
+    assert message(expression).startswith(expected)
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("x^2 + y^2 +", "incomplete expression: it ends after `+` at column 11"),
+    ("x^2 + y^2 + ", "incomplete expression: it ends after `+` at column 11"),
+    ("x**", "incomplete expression: it ends after `**` at column 2"),
+    ("x +* y", "unexpected `*` at column 4"),
+    ("x^^2", "unexpected `^` at column 3"),
+    ("x y", "unexpected `y` at column 3"),
+    ("import os", "unexpected `import` at column 1"),
+    ("(x+1", "'(' was never closed: `(x+1` at column 1"),
+    ("x+1)", "unmatched ')': `)` at column 4"),
+    ("2x + y", "a number runs into letters (write `2*x`, not `2x`): `2x + y` at column 1"),
+    ("x + 'abc", "unterminated string literal: `'abc` at column 5"),
+])
+def test_syntax_errors_say_what_and_where(expression, expected):
+    assert message(expression) == expected
+
+
+def test_messages_leave_no_markdown_outside_code():
+    """Every typed part is inside a code span, so a page shows the message as written."""
+    for expression, _ in HOSTILE:
+        outside = re.sub(r"(`+).+?\1", "", message(expression))
+        assert not set(outside) & set("*_`$<>[]\\"), (expression, outside)
 
 
 def test_non_text_expression_is_refused():
@@ -360,3 +411,52 @@ def test_bad_domain_is_refused(domain):
 def test_domain_overrides_the_default():
     f = CustomFunction(expression="x + y", domain=((0, 1), (2, 5)))
     assert f.domain == ((0.0, 1.0), (2.0, 5.0))
+
+
+# ---------------------------------------------------------------------------------------
+# Where f is undefined
+# ---------------------------------------------------------------------------------------
+def test_log_is_undefined_on_half_a_symmetric_domain():
+    f = CustomFunction(expression="log(x) + y**2", domain=((-2, 2), (-1, 1)))
+    share, (x, y) = f.undefined
+    assert share == pytest.approx(0.5, abs=0.01)
+    assert (x, y) == (-1.0, 0.0)  # amid the undefined half, rounded
+    assert np.isnan(f(np.array([x, y])))
+
+
+@pytest.mark.parametrize("expression, share", [("x**2", 0.0), ("log(-x**2-1-y**2)", 1.0), ("sqrt(x*y)", 0.5)])
+def test_undefined_share(expression, share):
+    f = CustomFunction(expression=expression)
+    assert f.undefined.share == pytest.approx(share, abs=0.01)
+    if share:
+        assert not np.isfinite(f(np.array(f.undefined.example)))
+    else:
+        assert f.undefined.example is None
+
+
+def test_undefined_example_is_inside_the_domain_and_amid_the_region():
+    f = CustomFunction(expression="log(1 - x**2 - y**2)")  # undefined outside the unit disc
+    x, y = f.undefined.example
+    assert -3 <= x <= 3 and -3 <= y <= 3 and np.hypot(x, y) > 2
+
+
+# ---------------------------------------------------------------------------------------
+# Colour scale
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("expression, domain, log", [
+    ("(1-x)^2 + 100*(y-x^2)^2", None, True),
+    ("(1-x)^2 + 100*(y-x^2)^2", ((-2, 2), (-1, 3)), True),
+    ("sin(x)*cos(y)", None, False),
+    ("x**2 + y**2", None, False),
+    ("(x^2 - 1)^2 + (y - x/2)^2 + 0.3*x", None, False),  # the default
+    ("log(x) + y**2", None, False),  # undefined values are left out
+    ("log(-x**2-1-y**2)", None, False),  # nothing to colour
+])
+def test_log_scale_is_chosen_from_the_range(expression, domain, log):
+    assert CustomFunction(expression=expression, domain=domain).log_scale is log
+
+
+@pytest.mark.parametrize("name", [n for n in core.FUNCTIONS if n != "custom"])
+def test_log_scale_rule_agrees_with_every_builtin_function(name):
+    f = core.get_function(name)
+    assert needs_log_scale(f.grid()[2]) == f.log_scale
