@@ -476,6 +476,9 @@ if (!window.__exactClicks) {
     if (e.clientX < box.left || e.clientX > box.right || e.clientY < box.top || e.clientY > box.bottom) return;
     const layout = plot._fullLayout;
     const x = layout.xaxis.p2d(e.clientX - box.left), y = layout.yaxis.p2d(e.clientY - box.top);
+    // Stop the race under way now: once the new figure is drawn its frames would go on over it.
+    const pause = [...document.querySelectorAll('.updatemenu-button')].find(b => b.textContent.includes('Pause'));
+    if (pause) pause.dispatchEvent(new MouseEvent('click', {bubbles: true}));
     window.parent.postMessage({isStreamlitMessage: true, type: 'streamlit:setComponentValue',
                                value: JSON.stringify([{x: x, y: y, exact: true}]), dataType: 'json'}, '*');
   }, true);

@@ -296,3 +296,29 @@ def test_the_animation_controls_fit_under_the_plot_without_a_band_or_overlap(bro
     else:
         assert lowest <= height  # the step labels are on screen too
     page.close()
+
+
+def test_a_click_during_a_race_starts_a_new_race_from_the_new_start(browser, server):
+    """The old race's frames went on over the new figure: the step slider jumped back and
+    forth between the two races."""
+    page = open_page(browser, server, f"{url_path('two_gaussians')}?speed=slow", 1400, 1000)
+    frame = plot_frame(page)
+    box = plot_box(page)
+    label = frame.locator(".slider-current-value, .slider-label").first
+
+    def step() -> int:
+        return int(re.search(r"step (\d+)", label.text_content() or "step -1").group(1))
+
+    for i, (fx, fy) in enumerate([(0.62, 0.25), (0.3, 0.8), (0.7, 0.75)]):
+        page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+        page.wait_for_timeout(150)
+        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+        frame.get_by_text("Replay").wait_for(timeout=40_000)
+        seen, deadline = [], time.monotonic() + 10
+        while time.monotonic() < deadline and not (seen and seen[-1] == 0):
+            seen.append(step())
+            page.wait_for_timeout(50)
+        assert seen[-1] == 0, (i, seen)  # the race (re)starts at step 0
+        steps = [step() for _ in range(45) if page.wait_for_timeout(100) is None]  # 4.5 s of it, at 60 ms a step
+        assert steps == sorted(steps) and steps[-1] >= 50, (i, steps)  # one race, going forward
+    page.close()
