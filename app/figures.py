@@ -215,8 +215,9 @@ def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=N
                       "constraintoward": "left"},
             "yaxis": {"range": [y0, y1], "title": {"text": "y", "standoff": 2}, "scaleanchor": "x",
                       "constrain": "domain", "constraintoward": "top"},
-            # Inside the plot's top-left corner: every enabled optimizer's name on the contour.
-            "legend": {"x": 0.01, "y": 0.99, "xanchor": "left", "yanchor": "top", "orientation": "v",
+            # Inside the plot's top-left corner (bottom-left when the paths or the start are
+            # there): every enabled optimizer's name on the contour.
+            "legend": {"x": 0.01, **_legend_corner(function, paths, start), "xanchor": "left", "orientation": "v",
                        "bgcolor": "rgba(255,255,255,0.82)", "bordercolor": "#9ca3af", "borderwidth": 1,
                        "font": {"size": 12, "color": "#111827"}, "tracegroupgap": 0},
             "showlegend": bool(paths),
@@ -227,6 +228,23 @@ def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=N
     if animate and path_traces and longest > 0:
         _add_step_animation(figure, reachable, path_traces, head_traces, base_count, longest, ms_per_step, narrow)
     return FigureJSON(base_json, figure)
+
+
+def _legend_corner(function, paths: list[Path], start) -> dict:
+    """Top-left, unless the start or more of the paths lie under the legend's box there than in
+    the bottom-left one (the box: ~130 px wide, a row of 18 px per optimizer, on a plot of ~480 px)."""
+    (x0, x1), (y0, y1) = function.domain
+    width, height = 130 / 480, (10 + 18 * len(paths)) / 480
+    ratio = (y1 - y0) / (x1 - x0)  # a tall plot is narrower: the box covers more of its width
+    width *= max(1.0, ratio)
+    points = [np.empty((0, 2))] + [p.points[np.all(np.isfinite(p.points), axis=1)] for p in paths]
+    if start is not None:
+        points += [np.asarray([start], dtype=float)] * 20  # the start weighs as 20 path points
+    points = np.concatenate(points)
+    u, v = (points[:, 0] - x0) / (x1 - x0), (points[:, 1] - y0) / (y1 - y0)
+    left = u <= width
+    top, bottom = int(np.sum(left & (v >= 1 - height))), int(np.sum(left & (v <= height)))
+    return {"y": 0.01, "yanchor": "bottom"} if bottom < top else {"y": 0.99, "yanchor": "top"}
 
 
 def _first_outside(points: np.ndarray, domain, reach: float = 0.0) -> int | None:

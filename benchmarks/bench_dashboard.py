@@ -37,7 +37,7 @@ from tests.browser import click_data_point, launch_chromium, plotly_frame, strea
 FUNCTION, URL_PATH, PAGE_FILE = "two_gaussians", "Two-Gaussian_bowl", ROOT / "pages" / "01_Two-Gaussian_bowl.py"
 TITLES = [core.get_optimizer(n).title for n in ARTICLE_OPTIMIZERS]
 (X0, X1), (Y0, Y1) = core.get_function(FUNCTION).domain
-CELL = max(X1 - X0, Y1 - Y0) / 149  # the contour grid's spacing (150 points a side)
+CELL = max(X1 - X0, Y1 - Y0) / 149  # how near the click a path must start (~3 px; clicks are exact)
 TARGETS = {"click-to-paint": 500.0, "click -> first animation frame": 300.0, "rerun": 100.0}  # on the median; "rerun" applies to every full rerun
 
 CLICK_HOOK = """([tx, ty, tol, titles]) => {  // in the iframe: mousedown, new props, first frame with the new paths

@@ -33,11 +33,11 @@ def test_the_figure_height_follows_the_domain_s_aspect_ratio():
 
 
 def test_the_contour_grid_follows_the_function_s_frequency():
-    from app.compute import GRID_RESOLUTION, contour_resolution
+    from app.compute import GRID_RESOLUTIONS, contour_resolution
 
-    assert contour_resolution(core.get_function("levi13")) >= 2 * GRID_RESOLUTION  # sin²(3πy) ripples
-    assert contour_resolution(core.get_function("two_gaussians")) == GRID_RESOLUTION
-    assert contour_resolution(core.get_function("rosenbrock")) == GRID_RESOLUTION
+    assert contour_resolution(core.get_function("levi13")) == 300  # sin²(3πy) ripples: stripes on 150
+    assert contour_resolution(core.get_function("two_gaussians")) == GRID_RESOLUTIONS[0] == 100  # smooth
+    assert contour_resolution(core.get_function("rosenbrock")) == 100
 
 
 def test_a_fine_grid_is_drawn_as_a_heatmap_which_the_component_can_fill():
@@ -51,3 +51,14 @@ def test_a_fine_grid_is_drawn_as_a_heatmap_which_the_component_can_fill():
     xs, ys, z = function.grid(resolution)
     trace = json.loads("[" + landscape_base(function, (xs, ys, np.asarray(z)))[0] + "]")[0]
     assert resolution > CONTOUR_MAX_RESOLUTION and trace["type"] == "heatmap" and len(trace["z"]) == resolution
+
+
+def test_the_legend_leaves_the_start_and_the_paths_visible():
+    from app.figures import Path, _legend_corner
+
+    rosenbrock = core.get_function("rosenbrock", b=2.0, domain=((-1.5, 1.5), (-1.0, 3.0)))
+    path = Path("sgd", "SGD", "#000000", np.array([[-1.2, 2.8], [0.0, 0.0], [1.0, 1.0]]), np.zeros(3), np.zeros(3))
+    assert _legend_corner(rosenbrock, [path], (-1.2, 2.8)) == {"y": 0.01, "yanchor": "bottom"}  # start top-left
+    elsewhere = Path("sgd", "SGD", "#000000", np.array([[1.0, -0.5], [1.0, 1.0]]), np.zeros(2), np.zeros(2))
+    assert _legend_corner(rosenbrock, [elsewhere], (1.0, -0.5)) == {"y": 0.99, "yanchor": "top"}
+    assert _legend_corner(rosenbrock, [], None) == {"y": 0.99, "yanchor": "top"}
