@@ -368,7 +368,10 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
         with st.expander("Guided scenarios", icon=":material/school:"):
             scenario_links()
         runs, problems = _checked_runs(state)
-        paths, rows = _run_all(function_name, function_key, state, runs)
+        doing = f"Running {len(runs)} optimizer{'s' if len(runs) != 1 else ''} from ({state.start[0]:.3g}, " \
+                f"{state.start[1]:.3g})…" if state.start and runs else "…"
+        with st.spinner(doing, show_time=True):  # shown only if it takes over half a second
+            paths, rows = _run_all(function_name, function_key, state, runs)
         for problem in problems:
             st.warning(problem, icon="⚠️")
         if not paths:
@@ -382,7 +385,9 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
         narrow = bool(width) and width < NARROW_BELOW  # a phone: the slider under the buttons
         height = figure_height(function, width - MARGIN_LEFT - MARGIN_RIGHT, narrow=narrow) if width \
             else figure_height(function)
-        figure = landscape_figure(function, compute.landscape_base(function_name, function_key), paths, state.start,
+        with st.spinner("Drawing the landscape…"):  # the first visit computes its grid
+            base = compute.landscape_base(function_name, function_key)
+        figure = landscape_figure(function, base, paths, state.start,
                                   extra_traces=arrows, ms_per_step=speed or 30, token=token,
                                   height=height, narrow=narrow)
         plotly_events(figure, click_event=True, override_height=height + 10, key=keys("plot"))
