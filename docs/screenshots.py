@@ -1,5 +1,5 @@
 """Screenshots of the two-Gaussian page after a click, at the three sizes the app is checked
-at (desktop, laptop, phone), for the README:
+at (desktop, laptop, phone), and of a guided scenario, for the README:
 
     python docs/screenshots.py        # writes docs/screenshots/*.png
 """
@@ -30,6 +30,12 @@ def main() -> None:
             page.screenshot(path=str(out / f"{name}.png"))
             print(out / f"{name}.png")
             page.close()
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/Two-Gaussian_bowl?guide=momentum-spirals")
+        wait_for_app(page)
+        page.wait_for_timeout(12_000)  # the race ends (300 steps at 30 ms)
+        page.screenshot(path=str(out / "scenario-momentum-spirals.png"))
+        print(out / "scenario-momentum-spirals.png")
         browser.close()
 
 
