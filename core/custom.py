@@ -40,6 +40,7 @@ from __future__ import annotations
 import ast
 import functools
 import math
+import multiprocessing
 import re
 from dataclasses import dataclass
 from typing import Callable, ClassVar, NamedTuple
@@ -53,6 +54,7 @@ __all__ = ["CustomFunction", "ExpressionError", "FUNCTIONS", "NAMES", "Undefined
            "parse_expression"]
 
 MAX_LENGTH = 500  # characters of the typed text
+BUILD_SECONDS = 1.0  # at most this long to differentiate a typed expression (in a worker process)
 MAX_NODES = 300  # expression nodes in the syntax tree
 MAX_DEPTH = 100  # nesting depth of the syntax tree (and of brackets in the text)
 MAX_LITERAL = 1e15  # magnitude of a number literal
@@ -66,6 +68,41 @@ X, Y = sympy.symbols("x y", real=True)
 NAMES: dict[str, sympy.Expr] = {"x": X, "y": Y, "pi": sympy.pi, "e": sympy.E}
 
 
+class _PairExtreme(sympy.Function):
+    """max(a, b) or min(a, b), kept as it is. sympy's Max and Min rewrite their derivatives as
+    Piecewise expressions that double with every level of nesting (eight nested min/max took
+    57 s to build); this derivative is H(±(a − b))·a' + H(∓(a − b))·b' (H(0) = ½), so its size
+    grows with the square of the nesting, not exponentially."""
+
+    nargs = 2
+    sympy_extreme: ClassVar[type]
+    numpy_name: ClassVar[str]
+    sign: ClassVar[int]  # +1: max, −1: min
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_number and b.is_number:  # constants: sympy's own, so that they can be checked
+            return cls.sympy_extreme(a, b)
+        return None
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        difference = self.sign * (a - b) if argindex == 1 else self.sign * (b - a)
+        return sympy.Heaviside(difference, sympy.S.Half)
+
+    def _latex(self, printer):
+        a, b = (printer._print(arg) for arg in self.args)
+        return rf"\{self.numpy_name[:3]}\left({a}, {b}\right)"  # \max, \min
+
+
+class PairMax(_PairExtreme):
+    sympy_extreme, numpy_name, sign = sympy.Max, "maximum", 1
+
+
+class PairMin(_PairExtreme):
+    sympy_extreme, numpy_name, sign = sympy.Min, "minimum", -1
+
+
 # name -> (sympy function, number of positional arguments)
 FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], int]] = {
     "sin": (sympy.sin, 1), "cos": (sympy.cos, 1), "tan": (sympy.tan, 1),
@@ -75,13 +112,13 @@ FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], int]] = {
     "arccos": (sympy.acos, 1), "acos": (sympy.acos, 1),
     "arctan": (sympy.atan, 1), "atan": (sympy.atan, 1),
     "arctan2": (sympy.atan2, 2), "atan2": (sympy.atan2, 2),
-    "min": (sympy.Min, 2), "max": (sympy.Max, 2), "sign": (sympy.sign, 1),
+    "min": (PairMin, 2), "max": (PairMax, 2), "sign": (sympy.sign, 1),
 }
 
 # Sympy function classes allowed in the value and the derivatives (lambdify prints them to numpy).
 _COMPILABLE = (
     sympy.sin, sympy.cos, sympy.tan, sympy.exp, sympy.log, sympy.Abs, sympy.sinh, sympy.cosh,
-    sympy.tanh, sympy.asin, sympy.acos, sympy.atan, sympy.atan2, sympy.Min, sympy.Max,
+    sympy.tanh, sympy.asin, sympy.acos, sympy.atan, sympy.atan2, sympy.Min, sympy.Max, PairMax, PairMin,
     sympy.sign, sympy.Heaviside,
 )
 
@@ -367,7 +404,7 @@ class _Compiled:
 
 def _vectorized(expr: sympy.Expr) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """A numpy function of (x, y) arrays: broadcast shape, float, silent on NaN/inf/overflow."""
-    compiled = sympy.lambdify((X, Y), expr, modules="numpy")
+    compiled = sympy.lambdify((X, Y), expr, modules=[{"PairMax": np.maximum, "PairMin": np.minimum}, "numpy"])
 
     def evaluate(x, y):
         x = np.asarray(x, dtype=float)
@@ -394,18 +431,71 @@ def _compilable(expr: sympy.Expr, what: str) -> sympy.Expr:
     return expr
 
 
-@functools.lru_cache(maxsize=64)
-def _compile(expression: str) -> _Compiled:
+def _derive(expression: str) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
+    """f and its partial derivatives, checked compilable (raises ExpressionError)."""
     expr = parse_expression(expression)
     try:
-        value = _compilable(expr, "the value")
-        dx = _compilable(sympy.diff(expr, X), "df/dx")
-        dy = _compilable(sympy.diff(expr, Y), "df/dy")
-        return _Compiled(expr, sympy.latex(expr), _vectorized(value), _vectorized(dx), _vectorized(dy))
-    except ExpressionError:
-        raise
+        return (_compilable(expr, "the value"), _compilable(sympy.diff(expr, X), "df/dx"),
+                _compilable(sympy.diff(expr, Y), "df/dy"))
     except (RecursionError, MemoryError) as exc:
         raise ExpressionError(f"the expression is too complex to differentiate ({type(exc).__name__})") from None
+
+
+def _derive_and_send(expression: str, connection) -> None:
+    """In a worker process: `_derive`'s result, or its ExpressionError, sent back (pickled)."""
+    try:
+        connection.send(_derive(expression))
+    except ExpressionError as error:
+        connection.send(error)
+
+
+# A fork of this process, sympy loaded: starting one takes milliseconds. (A forkserver or a
+# spawned process would re-import the entry script, Streamlit's, and take a second or more.)
+_WORKERS = multiprocessing.get_context("fork")
+
+
+def _derive_within_time_limit(expression: str) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
+    """`_derive` in a worker process killed after BUILD_SECONDS: some short expressions take sympy
+    minutes to differentiate (40 nested abs() took 3 s, and every level more doubles it), and a
+    thread could not be stopped. The parser's messages come from this process, at once."""
+    parse_expression(expression)  # quick, and its refusals need no worker
+    receive, send = _WORKERS.Pipe(duplex=False)
+    worker = _WORKERS.Process(target=_derive_and_send, args=(expression, send), daemon=True)
+    worker.start()
+    send.close()
+    try:
+        if not receive.poll(BUILD_SECONDS):
+            raise ExpressionError(f"the expression takes too long to differentiate (over {BUILD_SECONDS:g} s); "
+                                  "please simplify it")
+        result = receive.recv()
+    except EOFError:  # the worker died (e.g. out of memory)
+        raise ExpressionError("the expression is too complex to differentiate") from None
+    finally:
+        worker.kill()
+        worker.join()
+        receive.close()
+    if isinstance(result, ExpressionError):
+        raise result
+    return result
+
+
+@functools.lru_cache(maxsize=256)
+def _build(expression: str) -> _Compiled | ExpressionError:
+    """The compiled function, or why it was refused: refusals are cached too, so that an
+    expression that takes the full time limit costs it once, not on every rerun."""
+    try:
+        value, dx, dy = _derive_within_time_limit(expression)
+    except ExpressionError as error:
+        return error
+    return _Compiled(value, sympy.latex(value), _vectorized(value), _vectorized(dx), _vectorized(dy))
+
+
+def _compile(expression: str) -> _Compiled:
+    """`expression` compiled to numpy, with its exact gradient; raises ExpressionError."""
+    result = _build(expression)
+    if isinstance(result, ExpressionError):
+        raise result
+    return result
 
 
 # ---------------------------------------------------------------------------------------

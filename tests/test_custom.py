@@ -460,3 +460,54 @@ def test_log_scale_is_chosen_from_the_range(expression, domain, log):
 def test_log_scale_rule_agrees_with_every_builtin_function(name):
     f = core.get_function(name)
     assert needs_log_scale(f.grid()[2]) == f.log_scale
+
+
+# ---------------------------------------------------------------------------------------
+# Building is bounded: min/max nest without blowing up, a slow derivation is stopped
+# ---------------------------------------------------------------------------------------
+NESTED_MIN_MAX = "max(min(max(min(max(min(max(min(x,y),x*y),x+y),x-y),2*x),2*y),x*x),y*y)"
+
+
+def nested_min_max(x, y):
+    value = np.minimum(x, y)
+    for i, other in enumerate((x * y, x + y, x - y, 2 * x, 2 * y, x * x, y * y)):
+        value = (np.maximum if i % 2 == 0 else np.minimum)(value, other)
+    return value
+
+
+@pytest.mark.parametrize("expression, levels", [("max(min(max(min(x,y),x*y),x+y),x-y)", 4), (NESTED_MIN_MAX, 8)])
+def test_nested_min_and_max_build_small_and_exact(expression, levels):
+    """sympy's Max/Min doubled their derivative with every level (8 levels: 57 s to build, and
+    4 levels crashed numpy with "invalid entry 0 in condlist")."""
+    f = CustomFunction(expression=expression, domain=((-2, 2), (-2, 2)))
+    derivative = sympy.diff(f.sympy_expression, sympy.Symbol("x", real=True))
+    assert sum(1 for _ in sympy.preorder_traversal(derivative)) < 400 * levels  # grows gently, not 2^levels
+    rng = np.random.default_rng(0)
+    points = rng.uniform(-2, 2, size=(400, 2))
+    if levels == 8:
+        np.testing.assert_allclose(f(points), nested_min_max(points[:, 0], points[:, 1]), rtol=1e-12)
+    h = 1e-6
+    numeric = np.stack([(f(points + [h, 0]) - f(points - [h, 0])) / (2 * h),
+                        (f(points + [0, h]) - f(points - [0, h])) / (2 * h)], axis=-1)
+    smooth = np.all(np.abs(numeric - f.gradient(points)) < 1e-5, axis=-1)
+    assert smooth.mean() > 0.97  # all but the points within h of a kink
+    assert f.formula.startswith(r"\max\left(")
+
+
+def test_a_derivation_over_the_time_limit_is_stopped_refused_and_the_refusal_remembered(monkeypatch):
+    import multiprocessing
+
+    import core.custom as custom
+
+    started = []
+    real_process = custom._WORKERS.Process
+    monkeypatch.setattr(custom._WORKERS, "Process", lambda *a, **k: started.append(1) or real_process(*a, **k))
+    monkeypatch.setattr(custom, "BUILD_SECONDS", 1e-4)  # no derivation finishes in 0.1 ms
+    expression = "sin(x)*exp(y) + x**3 - 7*y*x + 0.123456"
+    for _ in range(3):
+        with pytest.raises(ExpressionError, match="takes too long to differentiate"):
+            CustomFunction(expression=expression)
+    assert len(started) == 1  # refused once, remembered
+    assert not [p for p in multiprocessing.active_children() if p.is_alive()]  # the worker was killed
+    monkeypatch.setattr(custom, "BUILD_SECONDS", 5.0)
+    assert CustomFunction(expression=expression + " + 0")(np.array([0.0, 0.0])) == pytest.approx(0.123456)
