@@ -11,8 +11,10 @@ Per run of the script:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
+import logging
 import math
 import urllib.parse
 
@@ -325,6 +327,23 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
 # ---------------------------------------------------------------------------------------
 # The page
 # ---------------------------------------------------------------------------------------
+def _short_message_on_error(draw):
+    """The last line of defence: an unexpected error shows a short message (the details go
+    to the server's log), never a stack trace, and the rest of the session keeps working.
+    (Streamlit's reruns and page switches are BaseExceptions: they pass.)"""
+
+    @functools.wraps(draw)
+    def drawn(*args, **kwargs):
+        try:
+            return draw(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001
+            logging.getLogger(__name__).exception("drawing the page failed")
+            st.error(f"Something went wrong drawing this view ({type(error).__name__}). Change the setting "
+                     "you just changed, or reset the preset in the sidebar.", icon="🚫")
+    return drawn
+
+
+@_short_message_on_error
 def function_page(function_name: str) -> None:
     leave_pages_directory_mode()
     function_class = FUNCTION_CLASSES[function_name]
@@ -352,6 +371,7 @@ def function_page(function_name: str) -> None:
 
 
 @st.fragment
+@_short_message_on_error
 def _main_area(keys: PageKeys, function_name: str, function_class, function, function_key: str,
                state: PageState) -> None:
     """Everything a click changes: start, paths, curves, tabs and the URL. A fragment, so a

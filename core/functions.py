@@ -60,6 +60,9 @@ class TestFunction:
             value = getattr(self, field.name)
             if not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError(f"{self.name}: parameter {field.name} must be a finite number, got {value!r}")
+            if abs(value) > MAX_MAGNITUDE:  # Rosenbrock's minimum (a, a²) overflowed with a = 1e200
+                raise ValueError(f"{self.name}: parameter {field.name} must be between −{MAX_MAGNITUDE:,.0f} and "
+                                 f"{MAX_MAGNITUDE:,.0f}, got {value:g}")
         domain = self.default_domain if self.domain is None else self.domain
         object.__setattr__(self, "domain", _checked_domain(domain))
 
@@ -109,6 +112,9 @@ class TestFunction:
         return xs, ys, np.broadcast_to(values, (resolution, resolution))
 
 
+MAX_MAGNITUDE = 1e6  # of a parameter or a domain bound: what follows from them (minima, sizes) stays finite
+
+
 def _checked_domain(domain) -> Domain:
     try:
         (x0, x1), (y0, y1) = domain
@@ -117,6 +123,8 @@ def _checked_domain(domain) -> Domain:
         raise ValueError(f"domain must be ((xmin, xmax), (ymin, ymax)), got {domain!r}") from None
     if not all(math.isfinite(v) for v in (x0, x1, y0, y1)):
         raise ValueError(f"domain bounds must be finite, got {domain!r}")
+    if max(abs(x0), abs(x1), abs(y0), abs(y1)) > MAX_MAGNITUDE:  # its width overflowed at ±1e308
+        raise ValueError(f"domain bounds must be between −{MAX_MAGNITUDE:,.0f} and {MAX_MAGNITUDE:,.0f}, got {domain!r}")
     if not (x0 < x1 and y0 < y1):
         raise ValueError(f"domain needs xmin < xmax and ymin < ymax, got {domain!r}")
     return ((x0, x1), (y0, y1))

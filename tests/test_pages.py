@@ -316,3 +316,45 @@ def test_each_optimizer_says_what_it_does_and_whose_it_is():
         cls = core.OPTIMIZER_CLASSES[name]
         assert len(cls.note) > 30 and cls.paper[-4:].isdigit(), name
         assert at.toggle(key=f"two_gaussians.w.on.{name}").help.startswith(cls.note)
+
+
+# ---------------------------------------------------------------------------------------
+# No traceback, whatever comes in
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("query", [{"f.a": "1e200"}, {"f.domain": "-1e308,1e308,-1e308,1e308", "start": "0,0"}])
+def test_parameters_whose_consequences_overflow_are_refused_with_a_warning(query):
+    """Rosenbrock's minimum (a, a²) overflowed the figure's JSON; a ±1e308 domain's width is inf."""
+    at = page_app("rosenbrock")
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception and not at.error
+    assert any("between −1,000,000 and 1,000,000" in w.value for w in at.warning)
+    at.session_state["rosenbrock.start_x"], at.session_state["rosenbrock.start_y"] = 0.5, 0.5
+    at.run()  # the session goes on with the preset's function
+    assert not at.exception and len(results(at)) == 4
+
+
+def test_a_huge_parameter_typed_in_the_sidebar_is_an_error_message_not_a_trace():
+    at = page_app("rosenbrock").run()
+    at.number_input(key="rosenbrock.w.f.a").set_value(1e200).run()
+    assert not at.exception
+    assert any("parameter a must be between" in e.value for e in at.error)
+
+
+def test_an_unexpected_error_shows_a_short_message_and_the_session_goes_on(monkeypatch):
+    import app.page
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("/secret/server/path")
+
+    monkeypatch.setattr(app.page, "landscape_figure", broken)
+    at = with_start("two_gaussians", 0.5, 1.0)
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Something went wrong drawing this view (RuntimeError). Change the setting you just changed, "
+        "or reset the preset in the sidebar."]
+    assert "/secret" not in str([m.value for m in at.markdown])
+    monkeypatch.undo()
+    at.run()
+    assert not at.exception and not at.error and len(results(at)) == 4
