@@ -10,7 +10,8 @@ final points, losses and outcomes for the same inputs.
 Each run gets an outcome:
   GLOBAL         ends within `tolerance` of a global minimum,
   LOCAL          ends within `tolerance` of another listed minimum, or where the gradient is
-                 small (an unlisted minimum, e.g. one of Rastrigin's wells),
+                 small and a local minimum (positive definite Hessian) lies within `tolerance`
+                 (an unlisted minimum, e.g. one of Rastrigin's wells),
   NOT_CONVERGED  anything else,
   DIVERGED       its point or gradient (or, for an optimizer that needs it, its loss) became
                  non-finite: it is stopped at its last finite point, and `diverged_at` says at
@@ -188,14 +189,17 @@ class _Landscape:
         outside.append(~np.signbit(_excess(grad[0], grad[1], self.squared_gradient_tolerance)))
         return np.array([_after_last(mask) for mask in outside]).reshape(len(outside), -1)
 
-    def conclude(self, since: np.ndarray, last_step: int):
+    def conclude(self, since: np.ndarray, last_step: int, final: np.ndarray, final_gradient: np.ndarray):
         """Label and steps to converge of each run from `since` (K+1, n) after `last_step`.
 
         Label: the listed minimum whose ball the point is in at the end (the one it has been in
-        longest, should balls overlap), else −2 where the gradient is small at the end (an
-        unlisted stationary point), else −1."""
+        longest, should balls overlap), else −2 where the gradient is small at the end and a
+        local minimum is within the tolerance (an unlisted minimum, e.g. one of Rastrigin's
+        wells), else −1."""
         n = since.shape[1]
         flat = since[-1] <= last_step
+        if flat.any():
+            flat[flat] = self.near_a_minimum(final[:, flat], final_gradient[:, flat])
         label = np.where(flat, -2, -1)
         converged_since = np.where(flat, since[-1], -1).astype(np.int64)
         if len(self.minima):
@@ -205,6 +209,24 @@ class _Landscape:
             label = np.where(inside, longest, label)
             converged_since = np.where(inside, earliest, converged_since).astype(np.int64)
         return label, converged_since
+
+
+    def near_a_minimum(self, xy: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """Whether a local minimum lies within the tolerance of each (2, m) point: f's Hessian
+        there (central differences of the gradient) is positive definite and Newton's step to
+        the stationary point, H⁻¹∇f, is shorter than the tolerance. A small gradient alone is
+        not enough: a run still crawling along Rosenbrock's valley has one too."""
+        (x0, x1), (y0, y1) = self.function.domain
+        h = 1e-6 * float(np.hypot(x1 - x0, y1 - y0))
+        with np.errstate(all="ignore"):
+            columns = [(self.gradient(xy + shift) - self.gradient(xy - shift)) / (2 * h)
+                       for shift in (np.array([[h], [0.0]]), np.array([[0.0], [h]]))]
+            (hxx, hyx), (hxy, hyy) = columns
+            hxy = 0.5 * (hxy + hyx)
+            det = hxx * hyy - hxy * hxy
+            step_x = (hyy * grad[0] - hxy * grad[1]) / det
+            step_y = (hxx * grad[1] - hxy * grad[0]) / det
+            return (hxx > 0) & (det > 0) & np.signbit(_excess(step_x, step_y, self.squared_tolerance))
 
 
 def _landscape(function: TestFunction, tolerance: float) -> _Landscape:
@@ -486,7 +508,7 @@ class _Job:
                 diverged_at, since = self.diverged_at, self.since
                 final_loss = landscape.value(final)
             final_gradient_norm = _norm(final_gradient)
-        label, converged_since = landscape.conclude(since, self.steps)
+        label, converged_since = landscape.conclude(since, self.steps, final, final_gradient)
 
         diverged = diverged_at >= 0
         listed = (label >= 0) & ~diverged

@@ -414,3 +414,23 @@ def test_memory_is_linear_in_the_starts_without_recording():
         tracemalloc.stop()
     assert result.final.shape == (count, 2)
     assert peak < steps * count * 8 / 20, f"peak {peak / 2**20:.1f} MB"
+
+
+@pytest.mark.parametrize("function_name", ["rosenbrock", "beale"])
+def test_a_run_still_crawling_along_a_valley_is_not_called_a_minimum(function_name):
+    """Both have one minimum, listed: a run ending elsewhere with a smallish gradient (Adam on
+    Rosenbrock's valley at (1.5, 2.3), ‖∇f‖ ≈ 0.4) was labelled "other minimum"."""
+    function = core.get_function(function_name)
+    (x0, x1), (y0, y1) = function.domain
+    starts = np.stack(np.meshgrid(np.linspace(x0, x1, 21), np.linspace(y0, y1, 21)), axis=-1).reshape(-1, 2)
+    for name, lr in (("adam", 0.01), ("sgd", 1e-4), ("rmsprop", 0.003)):
+        result = core.run(function, core.get_optimizer(name, lr=lr), starts, 300, record=False)
+        unlisted = (result.outcome == core.engine.LOCAL) & (result.minimum_index < 0)
+        assert not unlisted.any(), (name, result.final[unlisted][:3], result.final_gradient_norm[unlisted][:3])
+
+
+def test_an_unlisted_well_is_still_a_minimum():
+    rastrigin = core.get_function("rastrigin", A=20.0, omega=1.0, domain=((-20.0, 20.0), (-20.0, 20.0)))
+    result = core.run(rastrigin, core.get_optimizer("sgd", lr=0.02), (15.0, 15.0), 500)
+    assert result.outcome_names == ["other minimum"] and result.minimum_index[0] == -1
+    np.testing.assert_allclose(result.final[0], [5.68, 5.68], atol=0.01)
