@@ -54,10 +54,13 @@ def _hex_to_rgb(colour: str) -> tuple[int, int, int]:
 # ---------------------------------------------------------------------------------------
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_basin(function_name: str, function_key: str, optimizer_name: str, hyper_key: str, steps: int,
-                 resolution: int, noise: float, seed: int) -> dict:
+                 resolution: int, noise: float, seed: int, _on_progress=None) -> dict:
+    """(`_on_progress`, not part of the cache key, updates the page's progress bar: Streamlit
+    stops the computation there when the session ends or its inputs change.)"""
     function = compute.make_function(function_name, function_key)
     optimizer = core.get_optimizer(optimizer_name, **json.loads(hyper_key))
-    basins = analysis.basin_map(function, optimizer, steps, resolution, noise=noise, seed=seed)
+    basins = analysis.basin_map(function, optimizer, steps, resolution, noise=noise, seed=seed,
+                                on_progress=_on_progress)
     return {"category": basins.category.astype(np.int8), "summary": basins.summary(), "png": _map_png(basins, function)}
 
 
@@ -71,12 +74,13 @@ def _map_png(basins: analysis.BasinMap, function) -> str:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_sweep(function_name: str, function_key: str, optimizer_name: str, hyper_key: str, steps: int,
-                 low: float, high: float, count: int, starts: int, noise: float, seed: int) -> pd.DataFrame:
+                 low: float, high: float, count: int, starts: int, noise: float, seed: int,
+                 _on_progress=None) -> pd.DataFrame:
     function = compute.make_function(function_name, function_key)
     optimizer = core.get_optimizer(optimizer_name, **json.loads(hyper_key))
     lrs = np.geomspace(low, high, count)
     sweep = analysis.lr_sweep(function, optimizer, steps, lrs, analysis.sweep_starts(function, starts, seed=seed),
-                              noise=noise, seed=seed)
+                              noise=noise, seed=seed, on_progress=_on_progress)
     return pd.DataFrame(sweep)
 
 
@@ -84,7 +88,15 @@ def cached_sweep(function_name: str, function_key: str, optimizer_name: str, hyp
 # Views
 # ---------------------------------------------------------------------------------------
 def _estimate_seconds(starts: int, total_steps: int) -> float:
-    return starts * total_steps / POINT_STEPS_PER_SECOND
+    """From the speed this session's computations measured (the last one long enough to tell),
+    a typical one until then."""
+    return starts * total_steps / st.session_state.get("analysis.point_steps_per_second", POINT_STEPS_PER_SECOND)
+
+
+def _measure_speed(point_steps: int, started: float) -> None:
+    seconds = time.perf_counter() - started
+    if seconds > 0.5:  # long enough to be a fair measurement
+        st.session_state["analysis.point_steps_per_second"] = point_steps / seconds
 
 
 def _go_ahead(label: str, seconds: float, key: str, signature: str) -> bool:
@@ -118,9 +130,14 @@ def basins_view(keys, function, function_key: str, runs: list[tuple[str, dict, i
     results = {}
     started = time.perf_counter()
     for i, (name, hyperparameters, steps) in enumerate(runs):
-        progress.progress(i / len(runs), text=f"Computing basins… {OPTIMIZER_CLASSES[name].title}")
+        def on_progress(done, i=i, title=OPTIMIZER_CLASSES[name].title):
+            progress.progress((i + done) / len(runs), text=f"Computing basins… {title}")
+
+        on_progress(0.0)
+        computed = time.perf_counter()
         results[name] = cached_basin(function.name, function_key, name, compute.params_key(hyperparameters), steps,
-                                     resolution, noise, seed)
+                                     resolution, noise, seed, _on_progress=on_progress)
+        _measure_speed(resolution**2 * steps, computed)
     progress.empty()
     st.plotly_chart(basin_figure(function, results, start), width="stretch", config={"displayModeBar": False})
     st.markdown(_legend(function), unsafe_allow_html=True)
@@ -195,10 +212,16 @@ def sweep_view(keys, function, function_key: str, runs: list[tuple[str, dict, in
     progress = st.progress(0.0, text="Sweeping learning rates…")
     frames, current = [], []
     for i, (name, hyperparameters, steps) in enumerate(runs):
-        progress.progress(i / len(runs), text=f"Sweeping learning rates… {OPTIMIZER_CLASSES[name].title}")
         lr = float(hyperparameters.get("lr", core.get_optimizer(name).lr))
+
+        def on_progress(done, i=i, title=OPTIMIZER_CLASSES[name].title):
+            progress.progress((i + done) / len(runs), text=f"Sweeping learning rates… {title}")
+
+        on_progress(0.0)
+        computed = time.perf_counter()
         frame = cached_sweep(function.name, function_key, name, compute.params_key(hyperparameters), steps,
-                             lr / span, lr * span, SWEEP_POINTS, SWEEP_STARTS, noise, seed)
+                             lr / span, lr * span, SWEEP_POINTS, SWEEP_STARTS, noise, seed, _on_progress=on_progress)
+        _measure_speed(SWEEP_POINTS * SWEEP_STARTS * steps, computed)
         frames.append(frame.assign(optimizer=OPTIMIZER_CLASSES[name].title))
         current.append({"optimizer": OPTIMIZER_CLASSES[name].title, "lr": lr,
                         "colour": OPTIMIZER_COLORS.get(name, "#444444")})

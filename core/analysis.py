@@ -10,6 +10,7 @@ All of it is `run(..., record=False)` on many starts at once, so memory stays O(
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -81,9 +82,12 @@ class BasinMap:
 
 
 def basin_map(function: TestFunction, optimizer: Optimizer, steps: int, resolution: int = 201, *,
-              noise: float = 0.0, seed: int | None = None) -> BasinMap:
+              noise: float = 0.0, seed: int | None = None, on_progress: Callable[[float], None] | None = None
+              ) -> BasinMap:
+    """Where the optimizer ends from every start of a resolution² grid; `on_progress` gets the
+    share done as it goes (see `core.run`'s on_chunk)."""
     xs, ys, starts = grid_starts(function, resolution)
-    result = run(function, optimizer, starts, steps, record=False, noise=noise, seed=seed)
+    result = run(function, optimizer, starts, steps, record=False, noise=noise, seed=seed, on_chunk=on_progress)
     shape = (len(ys), len(xs))
     minima = function.minima
     return BasinMap(
@@ -103,13 +107,17 @@ def sweep_starts(function: TestFunction, count: int = 2500, seed: int = 0) -> np
 
 
 def lr_sweep(function: TestFunction, optimizer: Optimizer, steps: int, lrs, starts: np.ndarray, *,
-             noise: float = 0.0, seed: int | None = None) -> dict[str, np.ndarray]:
+             noise: float = 0.0, seed: int | None = None,
+             on_progress: Callable[[float], None] | None = None) -> dict[str, np.ndarray]:
     """For each lr: the share of starts reaching a global minimum, reaching any minimum, diverging,
-    and the median final loss (over the runs that did not diverge; NaN if all did)."""
+    and the median final loss (over the runs that did not diverge; NaN if all did).
+    `on_progress` gets the share done as it goes."""
     lrs = np.asarray(lrs, dtype=float)
     global_share, minimum_share, diverged_share, median_loss = [], [], [], []
-    for lr in lrs:
-        result = run(function, _with_lr(optimizer, lr), starts, steps, record=False, noise=noise, seed=seed)
+    for i, lr in enumerate(lrs):
+        on_chunk = None if on_progress is None else (lambda done, i=i: on_progress((i + done) / len(lrs)))
+        result = run(function, _with_lr(optimizer, lr), starts, steps, record=False, noise=noise, seed=seed,
+                     on_chunk=on_chunk)
         global_share.append(float(np.mean(result.outcome == GLOBAL)))
         minimum_share.append(float(np.mean((result.outcome == GLOBAL) | (result.outcome == LOCAL))))
         diverged_share.append(float(np.mean(result.diverged)))

@@ -48,6 +48,7 @@ import functools
 import math
 import threading
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from numba import njit
@@ -117,7 +118,8 @@ def gradient_tolerance(function: TestFunction) -> float:
 
 
 def run(function: TestFunction, optimizer: Optimizer, starts, steps: int, *, record: bool = True,
-        noise: float = 0.0, seed: int | None = None, tolerance: float | None = None) -> RunResult:
+        noise: float = 0.0, seed: int | None = None, tolerance: float | None = None,
+        on_chunk: Callable[[float], None] | None = None) -> RunResult:
     """Run `optimizer` on `function` from every start for `steps` steps.
 
     Any `TestFunction` and any `Optimizer` work, built-in or a user's subclass.
@@ -125,6 +127,8 @@ def run(function: TestFunction, optimizer: Optimizer, starts, steps: int, *, rec
       (seeded by `seed`, one generator per chunk of CHUNK starts), to imitate the stochastic
       gradients of SGD. The recorded gradients and the outcomes use the exact gradient.
     tolerance: distance for "reached a minimum"; default `default_tolerance(function)`.
+    on_chunk: called with the share of starts done after each chunk of CHUNK starts (a page
+      shows progress there, and its framework may stop the run by raising from it).
     """
     starts = _as_starts(starts)
     steps = int(steps)
@@ -138,6 +142,8 @@ def run(function: TestFunction, optimizer: Optimizer, starts, steps: int, *, rec
     seeds = np.random.SeedSequence(seed).spawn(len(chunks)) if noise else [None] * len(chunks)
     for chunk, chunk_seed in zip(chunks, seeds):
         job.run_chunk(chunk, chunk_seed)
+        if on_chunk is not None:
+            on_chunk(chunk[1] / len(starts))
     return job.result()
 
 

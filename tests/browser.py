@@ -27,6 +27,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class ServerURL(str):
+    """The server's base URL, and its process (to measure its CPU time)."""
+
+    def __new__(cls, url: str, process: subprocess.Popen):
+        self = super().__new__(cls, url)
+        self.process = process
+        return self
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 @contextlib.contextmanager
 def streamlit_server(script: str = "dashboard.py", timeout: float = 60.0):
     """Start `streamlit run script` on a free port; yield its base URL; stop it."""
@@ -51,7 +64,7 @@ def streamlit_server(script: str = "dashboard.py", timeout: float = 60.0):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"streamlit did not start (exit code {process.poll()})")
             time.sleep(0.2)
-        yield url
+        yield ServerURL(url, process)
     finally:
         process.terminate()
         try:

@@ -322,3 +322,20 @@ def test_a_click_during_a_race_starts_a_new_race_from_the_new_start(browser, ser
         steps = [step() for _ in range(45) if page.wait_for_timeout(100) is None]  # 4.5 s of it, at 60 ms a step
         assert steps == sorted(steps) and steps[-1] >= 50, (i, steps)  # one race, going forward
     page.close()
+
+
+def test_a_long_computation_stops_when_its_page_is_closed(browser):
+    """Basins of 401² starts kept a core busy for ~50 s after the tab was closed."""
+    with streamlit_server() as server:
+        page = open_page(browser, server, f"{url_path('two_gaussians')}?tab=basins&basins.on=true&basins.grid=401"
+                                          "&start=0.5,1&sgd.steps=5000&momentum.steps=5000")
+        button = page.get_by_role("button", name=re.compile(r"Compute \(about \d+ s\)"))
+        button.wait_for(timeout=30_000)
+        button.click()
+        page.locator('[data-testid="stProgress"]').wait_for(timeout=30_000)  # under way
+        page.wait_for_timeout(1000)
+        page.close()
+        time.sleep(1.0)  # Streamlit notices the closed socket
+        before = server.cpu_seconds()
+        time.sleep(2.0)
+        assert server.cpu_seconds() - before < 0.5  # idle: the computation stopped
