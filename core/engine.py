@@ -218,9 +218,9 @@ class _Landscape:
 
 
     def near_a_minimum(self, xy: np.ndarray, grad: np.ndarray) -> np.ndarray:
-        """Whether a local minimum lies within the tolerance of each (2, m) point: f's Hessian
-        there (central differences of the gradient) is positive definite and Newton's step to
-        the stationary point, H⁻¹∇f, is shorter than the tolerance. A small gradient alone is
+        """Whether a local minimum lies within the tolerance of each (2, m) point: f is defined
+        there, its Hessian (central differences of the gradient) is positive definite and Newton's
+        step to the stationary point, H⁻¹∇f, is shorter than the tolerance. A small gradient alone is
         not enough: a run still crawling along Rosenbrock's valley has one too."""
         (x0, x1), (y0, y1) = self.function.domain
         h = 1e-6 * float(np.hypot(x1 - x0, y1 - y0))
@@ -232,7 +232,8 @@ class _Landscape:
             det = hxx * hyy - hxy * hxy
             step_x = (hyy * grad[0] - hxy * grad[1]) / det
             step_y = (hxx * grad[1] - hxy * grad[0]) / det
-            return (hxx > 0) & (det > 0) & np.signbit(_excess(step_x, step_y, self.squared_tolerance))
+            return ((hxx > 0) & (det > 0) & np.signbit(_excess(step_x, step_y, self.squared_tolerance))
+                    & np.isfinite(self.value(xy)))  # where f is undefined (log of a negative), no minimum
 
 
 def _landscape(function: TestFunction, tolerance: float) -> _Landscape:

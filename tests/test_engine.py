@@ -434,3 +434,11 @@ def test_an_unlisted_well_is_still_a_minimum():
     result = core.run(rastrigin, core.get_optimizer("sgd", lr=0.02), (15.0, 15.0), 500)
     assert result.outcome_names == ["other minimum"] and result.minimum_index[0] == -1
     np.testing.assert_allclose(result.final[0], [5.68, 5.68], atol=0.01)
+
+
+def test_no_minimum_where_the_function_is_undefined():
+    """log(−x² − 1 − y²) is NaN everywhere, but its gradient is finite and vanishes at 0."""
+    function = core.get_function("custom", expression="log(-x**2-1-y**2)")
+    starts = np.array([[0.5, 0.5], [-1.0, 2.0], [0.01, 0.0]])
+    result = core.run(function, core.get_optimizer("adam", lr=0.05), starts, 300)
+    assert set(result.outcome_names) == {"not converged"} and (result.steps_to_converge == -1).all()
