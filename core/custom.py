@@ -457,8 +457,8 @@ _WORKERS = multiprocessing.get_context("fork")
 def _derive_within_time_limit(expression: str) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
     """`_derive` in a worker process killed after BUILD_SECONDS: some short expressions take sympy
     minutes to differentiate (40 nested abs() took 3 s, and every level more doubles it), and a
-    thread could not be stopped. The parser's messages come from this process, at once."""
-    parse_expression(expression)  # quick, and its refusals need no worker
+    thread could not be stopped. Parsing runs there too: building a nested expression makes
+    sympy query its assumptions, which can be slow as well."""
     receive, send = _WORKERS.Pipe(duplex=False)
     worker = _WORKERS.Process(target=_derive_and_send, args=(expression, send), daemon=True)
     worker.start()
