@@ -54,7 +54,8 @@ __all__ = ["CustomFunction", "ExpressionError", "FUNCTIONS", "NAMES", "Undefined
            "parse_expression"]
 
 MAX_LENGTH = 500  # characters of the typed text
-BUILD_SECONDS = 1.0  # at most this long to differentiate a typed expression (in a worker process)
+BUILD_SECONDS = 0.75  # at most this long to parse and differentiate a typed expression (in a worker
+# process); compiling what it returns takes this process up to about as long again
 MAX_NODES = 300  # expression nodes in the syntax tree
 MAX_DEPTH = 100  # nesting depth of the syntax tree (and of brackets in the text)
 MAX_LITERAL = 1e15  # magnitude of a number literal
