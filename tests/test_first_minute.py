@@ -339,3 +339,18 @@ def test_a_long_computation_stops_when_its_page_is_closed(browser):
         before = server.cpu_seconds()
         time.sleep(2.0)
         assert server.cpu_seconds() - before < 0.5  # idle: the computation stopped
+
+
+def test_the_open_tab_is_in_the_address_and_a_link_reopens_it(browser, server):
+    page = open_page(browser, server, f"{url_path('two_gaussians')}?start=0.5,1&tab=sweep", 1280, 720)
+    selected = page.locator('[role="tab"][aria-selected="true"]')
+    selected.wait_for(timeout=30_000)
+    assert selected.inner_text().strip() == "Learning-rate sensitivity"
+    page.get_by_role("tab", name="3D surface").click()
+    page.wait_for_url(re.compile(r"tab=surface"), timeout=30_000)
+    link = page.url
+    again = open_page(browser, server, link.split("/", 3)[3], 1280, 720)
+    again.locator('[role="tab"][aria-selected="true"]').wait_for(timeout=30_000)
+    assert again.locator('[role="tab"][aria-selected="true"]').inner_text().strip() == "3D surface"
+    page.close()
+    again.close()
