@@ -403,8 +403,11 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
         token = f"{_figure_token(state, runs, speed)}|w{width}" + ("|play" if speed and paths else "|still")
         arrows = [gradient_arrows_trace(function)] if st.session_state.get(keys("arrows")) else []
         narrow = bool(width) and width < NARROW_BELOW  # a phone: the slider under the buttons
-        height = figure_height(function, width - MARGIN_LEFT - MARGIN_RIGHT, narrow=narrow) if width \
-            else figure_height(function)
+        # On "Your function" the typed f(x, y) and its examples sit above the plot: a shorter
+        # plot, so that the whole contour still fits a 1280×720 screen.
+        tallest = 520 if dataclasses.is_dataclass(function) and "expression" in function.params else 640
+        height = figure_height(function, width - MARGIN_LEFT - MARGIN_RIGHT, tallest, narrow) if width \
+            else figure_height(function, tallest=tallest)
         with st.spinner("Drawing the landscape…"):  # the first visit computes its grid
             base = compute.landscape_base(function_name, function_key)
         figure = landscape_figure(function, base, paths, state.start,

@@ -114,6 +114,17 @@ def test_the_contour_is_the_centrepiece_on_every_screen(browser, server, width, 
     page.close()
 
 
+def test_on_your_function_the_whole_contour_fits_under_the_typed_expression(browser, server):
+    page = open_page(browser, server, url_path("custom") + "?start=0.5,1", 1280, 720)
+    plot_box(page)
+    page.wait_for_timeout(1000)  # the figure made for the plot's width
+    box = plot_box(page)
+    assert box["width"] >= 400 and box["height"] >= 400 and box["y"] + box["height"] <= 720, box
+    labels = [label.bounding_box() for label in plot_frame(page).locator(".slider-label").all()]
+    assert labels and max(b["y"] + b["height"] for b in labels) <= 720  # the animation's controls too
+    page.close()
+
+
 def test_every_enabled_optimizer_is_named_inside_the_plot(browser, server):
     page = open_page(browser, server, url_path("two_gaussians") + "?start=0.5,1", 1280, 720)
     box = plot_box(page)
