@@ -118,8 +118,7 @@ def basins_view(keys, function, function_key: str, runs: list[tuple[str, dict, i
                 seed: int) -> None:
     """Maps of where each optimizer ends from every start of a grid, and the success table."""
     st.markdown("Every start of a grid, coloured by where the optimizer ends. Same settings as the paths above.")
-    if st.session_state.get(keys("basin_resolution")) not in RESOLUTIONS:
-        st.session_state[keys("basin_resolution")] = 101
+    compute.keep_choice(keys("basin_resolution"), RESOLUTIONS, 101)
     resolution = st.select_slider("grid", options=RESOLUTIONS, key=keys("basin_resolution"),
                                   format_func=lambda r: f"{r}×{r}")
     signature = json.dumps([function_key, runs, resolution, noise, seed])
@@ -201,8 +200,7 @@ def sweep_view(keys, function, function_key: str, runs: list[tuple[str, dict, in
     """Success share and median final loss versus learning rate, the current lr marked."""
     st.markdown(f"Each optimizer from the same {SWEEP_STARTS:,} random starts, at {SWEEP_POINTS} learning rates "
                 "on a log grid around its current one: where does it start to overshoot, where does it diverge?")
-    if st.session_state.get(keys("sweep_span")) not in SWEEP_SPANS:
-        st.session_state[keys("sweep_span")] = 100
+    compute.keep_choice(keys("sweep_span"), SWEEP_SPANS, 100)
     span = st.select_slider("range around the current lr", options=SWEEP_SPANS, key=keys("sweep_span"),
                             format_func=lambda s: f"÷{s} … ×{s}")
     signature = json.dumps([function_key, runs, span, noise, seed])

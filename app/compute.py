@@ -106,3 +106,9 @@ def curve_specs(legend: tuple[tuple[str, str], ...], has_f_min: bool) -> tuple[d
         spec.pop("data", None)
         spec.pop("datasets", None)
     return specs
+
+
+def keep_choice(key: str, options, default) -> None:
+    """Give a widget its default unless it holds a value that is still an option."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default

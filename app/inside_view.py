@@ -305,12 +305,6 @@ def compare_figure(function, grid, points: np.ndarray, step: int, colour: str, t
     return fig
 
 
-def _choice(key: str, options: list, default) -> None:
-    """Give a widget its default unless it holds a value that is still an option."""
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = default
-
-
 def _factor_label(factor: float) -> str:
     return f"×{factor:g}"
 
@@ -329,8 +323,8 @@ def compare_view(keys, function_name: str, function_key: str, function, grid, ru
     sides = {}
     for side, column in zip(("left", "right"), st.columns(2)):
         name_key, factor_key = keys("compare", side, "optimizer"), keys("compare", side, "lr_factor")
-        _choice(name_key, names, defaults[side][0])
-        _choice(factor_key, list(LR_FACTORS), defaults[side][1])
+        compute.keep_choice(name_key, names, defaults[side][0])
+        compute.keep_choice(factor_key, list(LR_FACTORS), defaults[side][1])
         with column:
             pick, scale = st.columns([3, 2])
             name = pick.selectbox(f"{side} optimizer", names, format_func=_title, key=name_key)
