@@ -274,11 +274,12 @@ def _observe(xy, grad, minima, squared_tolerance, squared_gradient_tolerance, si
 class _NumpySteps:
     """The optimizer's own `step`, on the engine's (2, n) arrays (as (n, 2) views)."""
 
-    def __init__(self, optimizer, xy: np.ndarray):
+    def __init__(self, optimizer, xy: np.ndarray, function):
         self.optimizer, self.state = optimizer, optimizer.init(xy.T)
+        self.extra = {"function": function} if optimizer.needs_function else {}
 
     def step(self, xy, grad, t, loss):
-        params, self.state = self.optimizer.step(xy.T, grad.T, self.state, t, loss=loss)
+        params, self.state = self.optimizer.step(xy.T, grad.T, self.state, t, loss=loss, **self.extra)
         return np.ascontiguousarray(np.asarray(params, dtype=float).T)
 
     def keep(self, mask):
@@ -425,7 +426,7 @@ class _Job:
         if self.advance is not None:
             steps = _CompiledSteps(self.advance, self.optimizer, xy)
         else:
-            steps = _NumpySteps(self.optimizer, xy)
+            steps = _NumpySteps(self.optimizer, xy, self.landscape.function)
         return xy, grad, loss, steps, noise
 
     def _step(self, xy, grad, loss, steps, t, noise, columns=None):

@@ -10,6 +10,8 @@ style of optax:
 `state` is a NamedTuple of per-point arrays (each of shape (N, 2), (N,) or (N, k)), so a run
 engine can index it by point and the dashboard can show it. Nothing is mutated in place. An
 optimizer with `needs_loss = True` (Eve) also needs `loss = f(params)`, shape (N,).
+One with `needs_function = True` also gets `function=` (the TestFunction), to evaluate f, its
+gradient or its Hessian at points of its choosing (a line search, Newton's Hessian).
 
 How an update is written. All but Eve and YellowFin act on each coordinate separately, and
 say so in one static function of numbers:
@@ -116,6 +118,7 @@ class Optimizer:
     note: ClassVar[str] = ""  # what it does, in a sentence of plain language (shown on the page)
     paper: ClassVar[str] = ""  # whose method it is, "Authors, year"
     needs_loss: ClassVar[bool] = False  # True if step() needs f(params) as `loss`
+    needs_function: ClassVar[bool] = False  # True if step() needs the TestFunction as `function`
     state: ClassVar[tuple[str, ...]] = ()  # names of the per-coordinate state arrays of `update`
     State: ClassVar[type]  # their NamedTuple, made from `state`
     update: ClassVar[Callable | None] = None  # (x, g, *state, *coefficients(t)) -> (x, *state), or x
