@@ -150,6 +150,37 @@ def _init_widget(key: str, value) -> None:
         st.session_state[key] = value
 
 
+def _number_input(container, keys: PageKeys, label: str, key: str, on_change=None, **kwargs):
+    """st.number_input that says when it refuses a value. Streamlit turns a value that is not
+    finite, or lies outside [min_value, max_value], into the widget's default without a word
+    (from an emptied box, or a hand-made client sending steps 10⁷ or momentum NaN). Here that
+    default is None: the callback then puts back the last accepted value and leaves a message
+    for the page (`_refusals`)."""
+    accepted = key + ".accepted"
+
+    def check() -> None:
+        if st.session_state.get(key) is None and st.session_state.get(accepted) is not None:
+            st.session_state[key] = kept = st.session_state[accepted]
+            low, high = kwargs.get("min_value"), kwargs.get("max_value")
+            wanted = f"a number from {low:,g} to {high:,g}" if low is not None and high is not None \
+                else "a finite number"
+            st.session_state.setdefault(keys("refused"), []).append(
+                f"“{label}” needs {wanted}; the value sent was refused and it stays {kept:g}.")
+        if on_change is not None:
+            on_change()
+
+    value = container.number_input(label, value=None, key=key, on_change=check, **kwargs)
+    if value is not None:
+        st.session_state[accepted] = value
+    return st.session_state.get(accepted) if value is None else value
+
+
+def _refusals(keys: PageKeys) -> None:
+    """Say which inputs were refused since the last run (see `_number_input`)."""
+    for message in st.session_state.pop(keys("refused"), []):
+        st.warning(message, icon="⚠️")
+
+
 def _reset_widgets(keys: PageKeys) -> None:
     prefix = keys("w", "")
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
@@ -196,7 +227,7 @@ HYPERPARAMETER_LABELS = {
 }
 
 
-def _lr_widget(key: str, value: float) -> float:
+def _lr_widget(keys: PageKeys, key: str, value: float) -> float:
     """A log slider of round learning rates and, beside it, the exact value typed."""
     typed = key + ".typed"
     _init_widget(key, float(value))
@@ -213,8 +244,8 @@ def _lr_widget(key: str, value: float) -> float:
     slider, box = st.columns([3, 2], vertical_alignment="bottom")
     chosen = slider.select_slider("learning rate", options=options, key=key, format_func=lambda v: f"{v:g}",
                                   on_change=slid, help="On a log scale; type any value beside it.")
-    box.number_input("lr", min_value=1e-8, max_value=100.0, key=typed, format="%g", step=None,
-                     on_change=typed_in, label_visibility="hidden")
+    _number_input(box, keys, "lr", typed, min_value=1e-8, max_value=100.0, format="%g", step=None,
+                  on_change=typed_in, label_visibility="hidden")
     return float(chosen)
 
 
@@ -228,7 +259,7 @@ def _hyperparameter_widgets(keys: PageKeys, name: str, values: dict) -> dict:
         described = HYPERPARAMETER_LABELS.get(field.name, (field.name.replace("_", " "), None))
         label, help_text = described if isinstance(described[0], str) else (None, None)
         if field.name == "lr":
-            chosen["lr"] = _lr_widget(key, value)
+            chosen["lr"] = _lr_widget(keys, key, value)
         elif isinstance(value, bool):
             _init_widget(key, value)
             chosen[field.name] = st.checkbox(label, key=key, help=help_text)
@@ -239,11 +270,12 @@ def _hyperparameter_widgets(keys: PageKeys, name: str, values: dict) -> dict:
                 part_label, part_help = (described[i] if not isinstance(described[0], str) and i < len(described)
                                          else (f"{field.name}[{i}]", None))
                 _init_widget(f"{key}.{i}", float(part))
-                parts.append(column.number_input(part_label, key=f"{key}.{i}", format="%g", step=0.01, help=part_help))
+                parts.append(_number_input(column, keys, part_label, f"{key}.{i}", format="%g", step=0.01,
+                                           help=part_help))
             chosen[field.name] = tuple(parts)
         else:
             _init_widget(key, float(value))
-            chosen[field.name] = st.number_input(label, key=key, format="%g", step=_step_for(value), help=help_text)
+            chosen[field.name] = _number_input(st, keys, label, key, format="%g", step=_step_for(value), help=help_text)
     return chosen
 
 
@@ -280,16 +312,16 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
                 state.hyperparameters[name] = _hyperparameter_widgets(keys, name, values)
                 key = keys("w", name, "steps")
                 _init_widget(key, int(state.steps.get(name, 300)))
-                state.steps[name] = int(st.number_input(f"steps (1 to {MAX_STEPS:,})", min_value=1, max_value=MAX_STEPS,
-                                                        key=key, step=10,
-                                                        help=f"At most {MAX_STEPS:,} steps per optimizer."))
+                state.steps[name] = int(_number_input(st, keys, f"steps (1 to {MAX_STEPS:,})", key, min_value=1,
+                                                      max_value=MAX_STEPS, step=10,
+                                                      help=f"At most {MAX_STEPS:,} steps per optimizer."))
         parameters = [f for f in dataclasses.fields(function_class) if f.name != "domain" and f.type in ("float", float)]
         with st.expander("Function parameters"):
             params = dict(state.function_params)
             for field in parameters:
                 key = keys("w", "f", field.name)
                 _init_widget(key, float(params.get(field.name, field.default)))
-                params[field.name] = st.number_input(field.name, key=key, format="%g")
+                params[field.name] = _number_input(st, keys, field.name, key, format="%g")
             domain = params.get("domain") or function_class.default_domain
             labels = ("x min", "x max", "y min", "y max")
             flat = [domain[0][0], domain[0][1], domain[1][0], domain[1][1]]
@@ -298,7 +330,7 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
             for column, label, value in zip(columns, labels, flat):
                 key = keys("w", "f", "domain", label)
                 _init_widget(key, float(value))
-                bounds.append(column.number_input(label, key=key, format="%g"))
+                bounds.append(_number_input(column, keys, label, key, format="%g"))
             params["domain"] = ((bounds[0], bounds[1]), (bounds[2], bounds[3]))
             if params["domain"] == tuple(tuple(map(float, d)) for d in function_class.default_domain) \
                     and "domain" not in state.function_params:
@@ -310,9 +342,10 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
                        "the same seed gives the same paths.")
             _init_widget(keys("w", "noise"), float(state.noise))
             _init_widget(keys("w", "seed"), int(state.seed))
-            state.noise = float(st.number_input("noise σ", min_value=0.0, max_value=MAX_NOISE, key=keys("w", "noise"),
-                                                format="%g", step=0.1))
-            state.seed = int(st.number_input("seed", min_value=0, max_value=2**32 - 1, key=keys("w", "seed"), step=1))
+            state.noise = float(_number_input(st, keys, "noise σ", keys("w", "noise"), min_value=0.0,
+                                              max_value=MAX_NOISE, format="%g", step=0.1))
+            state.seed = int(_number_input(st, keys, "seed", keys("w", "seed"), min_value=0, max_value=2**32 - 1,
+                                           step=1))
         changes = changes_from_preset(state, function_name, function_class)
         if changes:
             with modified.container():
@@ -353,6 +386,7 @@ def function_page(function_name: str) -> None:
     state = _load_state(keys, function_name, function_class)
     for warning in st.session_state.get(keys("url_warnings"), []):
         st.warning(warning, icon="⚠️")
+    _refusals(keys)
 
     _sidebar(keys, function_name, function_class, state)
     st.html(PAGE_CSS)

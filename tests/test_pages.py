@@ -342,6 +342,28 @@ def test_a_huge_parameter_typed_in_the_sidebar_is_an_error_message_not_a_trace()
     assert any("parameter a must be between" in e.value for e in at.error)
 
 
+@pytest.mark.parametrize("label, sent", [
+    ("steps", 10**7), ("steps", -5), ("momentum μ", float("nan")), ("noise σ", float("inf")), ("seed", -1),
+    ("lr", 1e9), ("a", float("nan")), ("x min", float("-inf")),
+])
+def test_a_value_no_widget_accepts_is_refused_with_a_warning_and_the_last_value_kept(label, sent):
+    """A hand-made client can send what the page's widgets never would. Streamlit silently turned
+    steps 10⁷ or −5 into 1 and momentum NaN into 0; the page now says so and keeps the old value."""
+    at = page_app("rosenbrock")
+    at.query_params["opt"] = "momentum"
+    at.query_params["start"] = "0.5,0.5"
+    at.run()
+    widget = next(n for n in at.number_input if n.label == label or n.label.startswith(label + " ("))
+    kept = widget.value
+    widget.set_value(sent).run()
+    assert not at.exception and not at.error
+    refused = [w.value for w in at.warning if "refused" in w.value]
+    assert len(refused) == 1 and f"stays {kept:g}" in refused[0], refused
+    assert next(n for n in at.number_input if n.label == widget.label).value == pytest.approx(kept)
+    at.run()  # said once
+    assert not [w.value for w in at.warning if "refused" in w.value]
+
+
 def test_an_unexpected_error_shows_a_short_message_and_the_session_goes_on(monkeypatch):
     import app.page
 
