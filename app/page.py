@@ -21,6 +21,8 @@ import urllib.parse
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.state.query_params import (CLIENT_STATE_QUERY_STRING_MAX_FIELDS,
+                                               CLIENT_STATE_QUERY_STRING_MAX_LENGTH)
 import streamlit.components.v1 as components
 from streamlit.errors import StreamlitPageNotFoundError
 from streamlit_plotly_events import plotly_events
@@ -63,6 +65,11 @@ class PageKeys:
 
     def __call__(self, *parts) -> str:
         return ".".join((self.page, *map(str, parts)))
+
+
+# Beyond these Streamlit drops a whole query string without a word; the page's script says so
+# (see plot_script).
+MAX_QUERY_FIELDS, MAX_QUERY_LENGTH = CLIENT_STATE_QUERY_STRING_MAX_FIELDS, CLIENT_STATE_QUERY_STRING_MAX_LENGTH
 
 
 # ---------------------------------------------------------------------------------------
@@ -131,6 +138,9 @@ def _apply_click(keys: PageKeys, state: PageState, function) -> None:
         clicks = json.loads(raw) if isinstance(raw, str) else raw
         if "plot_width" in clicks[0]:  # not a click: the page's script telling a narrow plot's width
             st.session_state[keys("plot_width")] = min(max(int(clicks[0]["plot_width"]), 100), 4000)
+            return
+        if "dropped_query" in clicks[0]:  # the page's script: the address was too long to be read
+            st.session_state[keys("dropped_query")] = int(clicks[0]["dropped_query"])
             return
         x, y = float(clicks[0]["x"]), float(clicks[0]["y"])
     except (ValueError, TypeError, KeyError, IndexError):
@@ -417,6 +427,12 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
         st.title(function_class.title)
         st.latex(sized_formula(function.formula, small_below=50))
         _scenario_note(keys, state)
+        dropped = st.session_state.pop(keys("dropped_query"), None)
+        if dropped:
+            st.warning(f"The address had {dropped:,} parameters; Streamlit reads none of an address with more than "
+                       f"{MAX_QUERY_FIELDS:,} (or over {MAX_QUERY_LENGTH // 1024:,} KiB), so this page opened on its "
+                       "defaults. Open a shorter link: the page's own address holds only what differs from the "
+                       "preset.", icon="⚠️")
         _start_inputs(keys, state, function)
         speed = _animation_speed(keys)
         with st.expander("Guided scenarios", icon=":material/school:"):
@@ -560,7 +576,19 @@ def plot_script() -> None:
     successor): an st.iframe script did not run here (the race test caught it)."""
     components.html(f"""<script>
 (function () {{
-  let seen = null, told = null, race = null;
+  let seen = null, told = null, race = null, checkedAddress = false;
+  function droppedAddressFields() {{
+    // Streamlit ignores a whole query string past {MAX_QUERY_FIELDS} fields or {MAX_QUERY_LENGTH} characters
+    // (streamlit.runtime.state.query_params): the page opened then saw none of it. The address
+    // this tab was opened with is the navigation entry's.
+    const entry = window.parent.performance.getEntriesByType('navigation')[0];
+    if (!entry) return 0;
+    const opened = new URL(entry.name);
+    if (opened.pathname !== window.parent.location.pathname) return 0;
+    const query = opened.search.slice(1);
+    const fields = query ? query.split('&').length : 0;
+    return fields > {MAX_QUERY_FIELDS} || query.length > {MAX_QUERY_LENGTH} ? fields : 0;
+  }}
   function watch() {{
     for (const frame of window.parent.document.querySelectorAll('iframe[title="streamlit_plotly_events.plotly_events"]')) {{
       const doc = frame.contentDocument, plot = doc && doc.querySelector('.js-plotly-plot');
@@ -575,6 +603,12 @@ def plot_script() -> None:
             type: 'streamlit:setComponentValue', value: '[{{"plot_width": ${{width}}}}]', dataType: 'json'}}, '*')`);
         }}
         continue;
+      }}
+      if (!checkedAddress && meta) {{
+        checkedAddress = true;
+        const dropped = droppedAddressFields();
+        if (dropped) frame.contentWindow.eval(`window.parent.postMessage({{isStreamlitMessage: true,
+            type: 'streamlit:setComponentValue', value: '[{{"dropped_query": ${{dropped}}}}]', dataType: 'json'}}, '*')`);
       }}
       const buttons = [...doc.querySelectorAll('.updatemenu-button')];
       const button = label => buttons.find(b => b.textContent.includes(label));

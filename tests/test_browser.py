@@ -142,6 +142,22 @@ def test_a_hostile_url_shows_a_warning_and_no_traceback(page, server):
     assert "Traceback" not in text and page.locator('[data-testid="stException"]').count() == 0
 
 
+def test_an_address_too_long_for_streamlit_is_said_to_be_ignored(page, server):
+    """Past 1,000 parameters Streamlit drops the whole query string, the valid start too; the
+    page says so, readable on screen, instead of opening on its defaults without a word."""
+    padding = "&".join(f"pad{i}=1" for i in range(1001))
+    open_page(page, server, "two_gaussians", f"?start=0.5,1&{padding}")
+    warning = page.get_by_text("The address had 1,002 parameters")
+    warning.wait_for(timeout=20_000)
+    box = warning.bounding_box()
+    assert box and 0 <= box["y"] and box["y"] + box["height"] <= 1000 and box["width"] > 200
+    page.screenshot(path=str(ARTIFACTS / "address_too_long.png"))
+    # an ordinary address says nothing of the kind
+    open_page(page, server, "two_gaussians", "?start=0.5,1")
+    page.wait_for_timeout(1500)
+    assert page.get_by_text("The address had").count() == 0
+
+
 def test_typed_function_type_click_and_paths_appear(page, server):
     frame = open_page(page, server, "custom")
     box = page.get_by_label("f(x, y) =", exact=True).and_(page.locator("input"))
