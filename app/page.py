@@ -427,6 +427,7 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
         st.title(function_class.title)
         st.latex(sized_formula(function.formula, small_below=50))
         _scenario_note(keys, state)
+        _minima_outside_note(function)
         dropped = st.session_state.pop(keys("dropped_query"), None)
         if dropped:
             st.warning(f"The address had {dropped:,} parameters; Streamlit reads none of an address with more than "
@@ -683,6 +684,17 @@ def _expression_input(keys: PageKeys, function_class, state: PageState) -> None:
         st.warning(f"f is undefined (not a real number) on {share} of the domain (e.g. at x = {x}, y = {y}): the blank "
                    "area. Runs started there have no loss values, and stop at once where the gradient is undefined "
                    "too.", icon="⚠️")
+
+
+def _minima_outside_note(function) -> None:
+    """Say where a global minimum lies off the plot (Rosenbrock with a = 2: at (2, 4))."""
+    (x0, x1), (y0, y1) = function.domain
+    outside = [m.point for m in function.global_minima if not (x0 <= m.point[0] <= x1 and y0 <= m.point[1] <= y1)]
+    if outside:
+        points = ", ".join(f"({x:.4g}, {y:.4g})" for x, y in outside)
+        st.info(f"The global minimum{'s' if len(outside) > 1 else ''} at {points} lie{'' if len(outside) > 1 else 's'} "
+                "outside the plotted domain: widen it under *Function parameters* in the sidebar to see "
+                f"{'them' if len(outside) > 1 else 'it'}.", icon=":material/zoom_out_map:")
 
 
 def _start_inputs(keys: PageKeys, state: PageState, function) -> None:

@@ -24,6 +24,8 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
+from .checks import check_range
+
 
 Domain = tuple[tuple[float, float], tuple[float, float]]
 
@@ -63,8 +65,14 @@ class TestFunction:
             if abs(value) > MAX_MAGNITUDE:  # Rosenbrock's minimum (a, a²) overflowed with a = 1e200
                 raise ValueError(f"{self.name}: parameter {field.name} must be between −{MAX_MAGNITUDE:,.0f} and "
                                  f"{MAX_MAGNITUDE:,.0f}, got {value:g}")
+        self.check()
         domain = self.default_domain if self.domain is None else self.domain
         object.__setattr__(self, "domain", _checked_domain(domain))
+
+    def check(self) -> None:
+        """Raise ValueError naming a parameter and its accepted range where the function (or
+        what is listed about it, e.g. its minima) would be wrong; every parameter is already a
+        finite number within ±MAX_MAGNITUDE."""
 
     # -- to implement -------------------------------------------------------------------
     def value(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -166,10 +174,11 @@ class TwoGaussians(TestFunction):
     c: float = 0.2
     d: float = 0.2
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.c <= 0 or self.d <= 0:
-            raise ValueError("two_gaussians: widths c and d must be > 0")
+    def check(self) -> None:
+        for depth in ("a", "b"):  # a negative depth makes a well a bump
+            check_range(self.name, depth, getattr(self, depth), 0.0)
+        for width in ("c", "d"):
+            check_range(self.name, width, getattr(self, width), 0.0, low_open=True)
 
     def value(self, x, y):
         y2 = y * y
@@ -238,6 +247,10 @@ class Rastrigin(TestFunction):
     A: float = 10.0
     omega: float = 2 * math.pi
 
+    def check(self) -> None:
+        check_range(self.name, "A", self.A, 0.0)  # A < 0 turns the listed global minimum into a maximum
+        check_range(self.name, "omega", self.omega, 0.0)
+
     def value(self, x, y):
         return 2 * self.A + (x * x - self.A * np.cos(self.omega * x)) + (y * y - self.A * np.cos(self.omega * y))
 
@@ -269,6 +282,9 @@ class Rosenbrock(TestFunction):
 
     a: float = 1.0
     b: float = 100.0
+
+    def check(self) -> None:
+        check_range(self.name, "b", self.b, 0.0, low_open=True)  # b ≤ 0: no single minimum, or none
 
     def value(self, x, y):
         return (self.a - x) ** 2 + self.b * (y - x * x) ** 2

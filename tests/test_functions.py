@@ -231,7 +231,7 @@ def test_two_gaussians_article_minima():
         ("rastrigin", {"A": float("nan")}, "parameter A must be a finite number"),
         ("rosenbrock", {"b": float("inf")}, "parameter b must be a finite number"),
         ("rosenbrock", {"b": "2"}, "parameter b must be a finite number"),
-        ("two_gaussians", {"c": 0.0}, "c and d must be > 0"),
+        ("two_gaussians", {"c": 0.0}, r"invalid c 0.0; accepted range \(0.0, inf\)"),
         ("himmelblau", {"domain": ((1, 0), (0, 1))}, "xmin < xmax"),
         ("himmelblau", {"domain": ((0, 1), (2, 2))}, "ymin < ymax"),
         ("himmelblau", {"domain": (("a", 1), (0, 1))}, r"domain must be \(\(xmin, xmax\)"),

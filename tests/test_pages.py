@@ -364,6 +364,34 @@ def test_a_value_no_widget_accepts_is_refused_with_a_warning_and_the_last_value_
     assert not [w.value for w in at.warning if "refused" in w.value]
 
 
+@pytest.mark.parametrize("name, query, accepted", [
+    ("rastrigin", {"f.A": "-1"}, "[0.0, inf)"), ("rosenbrock", {"f.b": "0"}, "(0.0, inf)"),
+    ("two_gaussians", {"f.c": "-0.2"}, "(0.0, inf)"), ("two_gaussians", {"f.a": "-2"}, "[0.0, inf)"),
+])
+def test_a_function_parameter_out_of_its_range_is_refused_naming_the_range(name, query, accepted):
+    """Rastrigin with A < 0 listed a maximum as its global minimum."""
+    at = page_app(name)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception and not at.error
+    assert any(accepted in w.value and "Ignored URL parameter" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    parameter = next(iter(query)).removeprefix("f.")
+    at.number_input(key=f"{name}.w.f.{parameter}").set_value(float(query[f"f.{parameter}"])).run()
+    assert not at.exception
+    assert any(accepted in e.value for e in at.error)
+
+
+def test_a_global_minimum_off_the_plot_is_pointed_out():
+    at = page_app("rosenbrock")
+    at.query_params["f.a"] = "2"
+    at.run()
+    assert any("(2, 4)" in i.value and "outside the plotted domain" in i.value for i in at.info)
+    at = page_app("rosenbrock").run()
+    assert not any("outside the plotted domain" in i.value for i in at.info)
+
+
 def test_an_unexpected_error_shows_a_short_message_and_the_session_goes_on(monkeypatch):
     import app.page
 
