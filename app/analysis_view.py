@@ -131,6 +131,7 @@ def basins_view(keys, function, function_key: str, runs: list[tuple[str, dict, i
     for i, (name, hyperparameters, steps) in enumerate(runs):
         def on_progress(done, i=i, title=OPTIMIZER_CLASSES[name].title):
             progress.progress((i + done) / len(runs), text=f"Computing basins… {title}")
+            compute.stop_if_superseded()
 
         on_progress(0.0)
         computed = time.perf_counter()
@@ -214,6 +215,7 @@ def sweep_view(keys, function, function_key: str, runs: list[tuple[str, dict, in
 
         def on_progress(done, i=i, title=OPTIMIZER_CLASSES[name].title):
             progress.progress((i + done) / len(runs), text=f"Sweeping learning rates… {title}")
+            compute.stop_if_superseded()
 
         on_progress(0.0)
         computed = time.perf_counter()

@@ -12,6 +12,9 @@ import json
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 import core
 from core import FUNCTION_CLASSES, TestFunction
@@ -30,6 +33,18 @@ def freeze_long_lived_objects() -> None:
     the server anyway) are skipped; each collection then sees only what the runs made."""
     gc.collect()
     gc.freeze()
+
+
+def stop_if_superseded() -> None:
+    """Called by long work between chunks: end this run if the user has asked for another.
+    Streamlit stops a run for a closed session and for a full-page rerun by itself, but not for
+    a newer request of a fragment (script_requests._fragment_run_should_not_preempt_script), and
+    the page's main area is one: a click or a tab's control would wait for a basin grid to
+    finish. A StopException ends the run as Streamlit's own stop does; the waiting request runs
+    next."""
+    requests = getattr(get_script_run_ctx(), "script_requests", None)
+    if getattr(requests, "_state", None) == ScriptRequestType.RERUN:
+        raise StopException()
 
 
 def params_key(params: dict) -> str:
