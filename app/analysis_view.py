@@ -29,10 +29,10 @@ POINT_STEPS_PER_SECOND = 3e7  # a conservative speed of run(record=False), for t
 AUTO_SECONDS = 2.0  # computations estimated shorter than this start by themselves
 
 # Category colours: listed minima first (globals in greens, locals in warm colours), then
-# unlisted minimum, not converged, diverged.
+# unlisted minimum, not converged, diverged, undefined (f not a real number).
 GLOBAL_COLOURS = ["#1a9850", "#66bd63", "#006837", "#a6d96a"]
 LOCAL_COLOURS = ["#f46d43", "#fdae61", "#d73027", "#fee08b", "#9e0142", "#e08214", "#8073ac", "#35978f"]
-OTHER_COLOURS = ["#fdd0a2", "#bdbdbd", "#252525"]
+OTHER_COLOURS = ["#fdd0a2", "#bdbdbd", "#252525", "#cbc9e2"]
 
 
 def category_colours(function) -> list[str]:
@@ -143,7 +143,7 @@ def basins_view(keys, function, function_key: str, runs: list[tuple[str, dict, i
     st.markdown(_legend(function), unsafe_allow_html=True)
     st.dataframe(success_frame(results), hide_index=True, width="stretch",
                  column_config={c: st.column_config.ProgressColumn(c, format="percent", min_value=0, max_value=1)
-                                for c in ("global minimum", "other minimum", "not converged", "diverged")})
+                                for c in core.OUTCOME_NAMES})
     st.caption(f"{resolution**2:,} starts per optimizer, {time.perf_counter() - started:.2f} s. "
                "Sorted by the share of starts that reach a global minimum.")
 
@@ -151,6 +151,8 @@ def basins_view(keys, function, function_key: str, runs: list[tuple[str, dict, i
 def success_frame(results: dict[str, dict]) -> pd.DataFrame:
     rows = [{"optimizer": OPTIMIZER_CLASSES[name].title, **result["summary"]} for name, result in results.items()]
     frame = pd.DataFrame(rows)
+    if "undefined" in frame and not frame["undefined"].any():  # f is defined wherever the runs end
+        frame = frame.drop(columns="undefined")
     return frame.sort_values("global minimum", ascending=False, kind="stable") if len(frame) else frame
 
 

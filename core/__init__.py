@@ -10,13 +10,13 @@
 core never imports streamlit.
 """
 
-from .engine import DIVERGED, GLOBAL, LOCAL, NOT_CONVERGED, OUTCOME_NAMES, RunResult, run
+from .engine import DIVERGED, GLOBAL, LOCAL, NOT_CONVERGED, OUTCOME_NAMES, UNDEFINED, RunResult, run
 from .functions import Minimum, TestFunction
 from .optimizers import Optimizer
 from .registry import FUNCTION_CLASSES, FUNCTIONS, OPTIMIZER_CLASSES, OPTIMIZERS, get_function, get_optimizer
 
 __all__ = [
     "DIVERGED", "FUNCTIONS", "FUNCTION_CLASSES", "GLOBAL", "LOCAL", "Minimum", "NOT_CONVERGED", "OPTIMIZERS",
-    "OPTIMIZER_CLASSES", "OUTCOME_NAMES", "Optimizer", "RunResult", "TestFunction", "get_function",
+    "OPTIMIZER_CLASSES", "OUTCOME_NAMES", "Optimizer", "RunResult", "TestFunction", "UNDEFINED", "get_function",
     "get_optimizer", "run",
 ]

@@ -14,11 +14,12 @@ from typing import Callable
 
 import numpy as np
 
-from .engine import DIVERGED, GLOBAL, LOCAL, NOT_CONVERGED, RunResult, run
+from .engine import DIVERGED, GLOBAL, LOCAL, NOT_CONVERGED, UNDEFINED, RunResult, run
 from .functions import TestFunction
 from .optimizers import Optimizer
 
-OTHER_MINIMUM, NOT_CONVERGED_LABEL, DIVERGED_LABEL = "other minimum", "not converged", "diverged"
+OTHER_MINIMUM, NOT_CONVERGED_LABEL, DIVERGED_LABEL, UNDEFINED_LABEL = "other minimum", "not converged", "diverged", \
+    "undefined"
 
 
 def grid_starts(function: TestFunction, resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -33,12 +34,13 @@ def grid_starts(function: TestFunction, resolution: int) -> tuple[np.ndarray, np
 
 
 def category_labels(function: TestFunction) -> tuple[str, ...]:
-    """Where a run can end: each listed minimum, an unlisted minimum, nowhere, or infinity."""
+    """Where a run can end: each listed minimum, an unlisted minimum, nowhere, infinity, or
+    where f is not a real number."""
     minima = tuple(
         f"{'global' if m.is_global else 'local'} minimum ({m.point[0]:.3g}, {m.point[1]:.3g})"
         for m in function.minima
     )
-    return minima + (OTHER_MINIMUM, NOT_CONVERGED_LABEL, DIVERGED_LABEL)
+    return minima + (OTHER_MINIMUM, NOT_CONVERGED_LABEL, DIVERGED_LABEL, UNDEFINED_LABEL)
 
 
 def categories(result: RunResult, minimum_count: int) -> np.ndarray:
@@ -46,6 +48,7 @@ def categories(result: RunResult, minimum_count: int) -> np.ndarray:
     category = np.where(result.minimum_index >= 0, result.minimum_index, minimum_count)
     category = np.where((result.minimum_index < 0) & (result.outcome == NOT_CONVERGED), minimum_count + 1, category)
     category = np.where(result.outcome == DIVERGED, minimum_count + 2, category)
+    category = np.where(result.outcome == UNDEFINED, minimum_count + 3, category)
     return category
 
 
@@ -66,10 +69,11 @@ class BasinMap:
         return float((self.category == self.labels.index(label)).mean())
 
     def summary(self) -> dict:
-        """Shares of global / other minimum / not converged / diverged and the median steps."""
+        """Shares of global / other minimum / not converged / diverged / undefined and the
+        median steps."""
         total = self.category.size
         is_global = np.isin(self.category, self.global_categories)
-        minimum_count = len(self.labels) - 3
+        minimum_count = len(self.labels) - 4
         other = (self.category < minimum_count + 1) & ~is_global
         converged_steps = self.steps_to_converge[self.steps_to_converge >= 0]
         return {
@@ -77,6 +81,7 @@ class BasinMap:
             "other minimum": other.sum() / total,
             "not converged": (self.category == minimum_count + 1).sum() / total,
             "diverged": (self.category == minimum_count + 2).sum() / total,
+            "undefined": (self.category == minimum_count + 3).sum() / total,
             "median steps": float(np.median(converged_steps)) if converged_steps.size else None,
         }
 
@@ -110,7 +115,8 @@ def lr_sweep(function: TestFunction, optimizer: Optimizer, steps: int, lrs, star
              noise: float = 0.0, seed: int | None = None,
              on_progress: Callable[[float], None] | None = None) -> dict[str, np.ndarray]:
     """For each lr: the share of starts reaching a global minimum, reaching any minimum, diverging,
-    and the median final loss (over the runs that did not diverge; NaN if all did).
+    and the median final loss (over the runs that did not diverge and end where f is defined;
+    NaN if none did).
     `on_progress` gets the share done as it goes."""
     lrs = np.asarray(lrs, dtype=float)
     global_share, minimum_share, diverged_share, median_loss = [], [], [], []
@@ -121,7 +127,7 @@ def lr_sweep(function: TestFunction, optimizer: Optimizer, steps: int, lrs, star
         global_share.append(float(np.mean(result.outcome == GLOBAL)))
         minimum_share.append(float(np.mean((result.outcome == GLOBAL) | (result.outcome == LOCAL))))
         diverged_share.append(float(np.mean(result.diverged)))
-        finite = result.final_loss[~result.diverged]
+        finite = result.final_loss[~result.diverged & np.isfinite(result.final_loss)]
         median_loss.append(float(np.median(finite)) if finite.size else float("nan"))
     return {"lr": lrs, "global_share": np.array(global_share), "minimum_share": np.array(minimum_share),
             "diverged_share": np.array(diverged_share), "median_final_loss": np.array(median_loss)}

@@ -12,7 +12,9 @@ Each run gets an outcome:
   LOCAL          ends within `tolerance` of another listed minimum, or where the gradient is
                  small and a local minimum (positive definite Hessian) lies within `tolerance`
                  (an unlisted minimum, e.g. one of Rastrigin's wells),
-  NOT_CONVERGED  anything else,
+  NOT_CONVERGED  anything else where f is defined,
+  UNDEFINED      ends, without diverging, at a point where f is not a real number (a typed
+                 log(−x² − 1 − y²) has a finite gradient but no value anywhere),
   DIVERGED       its point or gradient (or, for an optimizer that needs it, its loss) became
                  non-finite: it is stopped at its last finite point, and `diverged_at` says at
                  which step that happened. Nothing raises and no RuntimeWarning leaks.
@@ -57,8 +59,8 @@ from numba.extending import register_jitable
 from .functions import TestFunction
 from .optimizers import Optimizer
 
-GLOBAL, LOCAL, NOT_CONVERGED, DIVERGED = 0, 1, 2, 3
-OUTCOME_NAMES = ("global minimum", "other minimum", "not converged", "diverged")
+GLOBAL, LOCAL, NOT_CONVERGED, DIVERGED, UNDEFINED = 0, 1, 2, 3, 4
+OUTCOME_NAMES = ("global minimum", "other minimum", "not converged", "diverged", "undefined")
 
 MAX_STEPS = 100_000
 CHUNK = 10240  # points per chunk: small enough that a step's arrays stay in the CPU's cache
@@ -74,7 +76,7 @@ class RunResult:
     final, final_loss, final_gradient_norm: (N, 2), (N,), (N,): the last finite point, its
       loss and the norm of its gradient.
     diverged: (N,) bool; diverged_at: (N,) step at which the run went non-finite, −1 if never.
-    outcome: (N,) one of GLOBAL, LOCAL, NOT_CONVERGED, DIVERGED.
+    outcome: (N,) one of GLOBAL, LOCAL, NOT_CONVERGED, DIVERGED, UNDEFINED.
     minimum_index: (N,) index into `function.minima` of the minimum reached, −1 if none.
     steps_to_converge: (N,) first step from which the run stayed within `tolerance` of the
       minimum it ends at (for unlisted minima: from which the gradient stayed small); −1 if
@@ -524,6 +526,7 @@ class _Job:
         outcome[label == -2] = LOCAL
         outcome[listed] = np.where(landscape.is_global[label[listed]], GLOBAL, LOCAL)
         outcome[diverged] = DIVERGED
+        outcome[~diverged & ~np.isfinite(final_loss)] = UNDEFINED
         converged = (outcome == GLOBAL) | (outcome == LOCAL)
         return RunResult(
             points=points,

@@ -35,7 +35,7 @@ def test_summary_shares_add_up_and_match_the_categories(bowl):
     optimizer, steps = article_optimizer("momentum")
     basins = analysis.basin_map(bowl, optimizer, steps, resolution=41)
     summary = basins.summary()
-    total = summary["global minimum"] + summary["other minimum"] + summary["not converged"] + summary["diverged"]
+    total = sum(summary[name] for name in core.OUTCOME_NAMES)
     assert total == pytest.approx(1.0)
     assert summary["global minimum"] == pytest.approx(basins.share("global minimum"))
     assert 0 < summary["median steps"] < steps
@@ -77,3 +77,10 @@ def test_noise_changes_the_map_reproducibly(bowl):
 def test_grid_resolution_is_bounded(bowl):
     with pytest.raises(ValueError, match="resolution"):
         analysis.grid_starts(bowl, 10**6)
+
+
+def test_a_function_undefined_everywhere_ends_every_run_undefined_and_the_map_says_so():
+    function = core.get_function("custom", expression="log(-x**2-1-y**2)", domain=((-2.0, 2.0), (-2.0, 2.0)))
+    basins = analysis.basin_map(function, core.get_optimizer("adam", lr=0.05), 100, resolution=11)
+    assert basins.labels[-1] == "undefined"
+    assert basins.summary()["undefined"] == 1.0 and basins.summary()["not converged"] == 0.0

@@ -440,5 +440,8 @@ def test_no_minimum_where_the_function_is_undefined():
     """log(−x² − 1 − y²) is NaN everywhere, but its gradient is finite and vanishes at 0."""
     function = core.get_function("custom", expression="log(-x**2-1-y**2)")
     starts = np.array([[0.5, 0.5], [-1.0, 2.0], [0.01, 0.0]])
-    result = core.run(function, core.get_optimizer("adam", lr=0.05), starts, 300)
-    assert set(result.outcome_names) == {"not converged"} and (result.steps_to_converge == -1).all()
+    for record in (True, False):
+        result = core.run(function, core.get_optimizer("adam", lr=0.05), starts, 300, record=record)
+        assert set(result.outcome_names) == {"undefined"} and (result.steps_to_converge == -1).all()
+        assert not result.diverged.any()
+
