@@ -26,40 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_classroom import Stats, WsSession, click_points, quantile  # noqa: E402
+from bench_classroom import Stats, WsSession, attacker, click_points, quantile  # noqa: E402
 
 from app.navigation import url_path  # noqa: E402
 from tests.browser import streamlit_server  # noqa: E402
 
 TARGET_P95 = 0.5  # seconds, a victim's click under attack
-
-
-def slow_expression(nesting: int, k: int) -> str:
-    return "abs(" * nesting + "x-1" + f"+y+{k})" * nesting
-
-
-async def attacker(server: str, nesting: int, first: int, stop: asyncio.Event, refused: list[float]) -> None:
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-    from websockets.asyncio.client import connect
-
-    port = urllib.parse.urlsplit(server).port
-    k = first
-    while not stop.is_set():
-        async with connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                           max_size=2**27) as ws:
-            message = BackMsg()
-            message.rerun_script.query_string = urllib.parse.urlencode({"f.expression": slow_expression(nesting, k)})
-            message.rerun_script.page_name = url_path("custom")
-            started = time.perf_counter()
-            await ws.send(message.SerializeToString())
-            while True:
-                reply = ForwardMsg()
-                reply.ParseFromString(await ws.recv())
-                if reply.WhichOneof("type") == "script_finished":
-                    break
-            refused.append(time.perf_counter() - started)
-        k += 1
 
 
 async def victim_clicks(server: str, clicks: int, seed: int) -> Stats:

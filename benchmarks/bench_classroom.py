@@ -391,6 +391,37 @@ class WsSession(BrowserSession):
 # ---------------------------------------------------------------------------------------
 # Phases
 # ---------------------------------------------------------------------------------------
+# The attack mix (issue: no input stalls the server): websocket clients that open "Your function"
+# over and over, each time with a new expression sympy takes seconds to differentiate (abs()
+# nested deep, a new constant each time so that no refusal comes from the cache).
+def slow_expression(nesting: int, k: int) -> str:
+    return "abs(" * nesting + "x-1" + f"+y+{k})" * nesting
+
+
+async def attacker(server: str, nesting: int, first: int, stop: asyncio.Event, refused: list[float]) -> None:
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.asyncio.client import connect
+
+    port = urllib.parse.urlsplit(server).port
+    k = first
+    while not stop.is_set():
+        async with connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
+                           max_size=2**27) as ws:
+            message = BackMsg()
+            message.rerun_script.query_string = urllib.parse.urlencode({"f.expression": slow_expression(nesting, k)})
+            message.rerun_script.page_name = url_path("custom")
+            started = time.perf_counter()
+            await ws.send(message.SerializeToString())
+            while True:
+                reply = ForwardMsg()
+                reply.ParseFromString(await ws.recv())
+                if reply.WhichOneof("type") == "script_finished":
+                    break
+            refused.append(time.perf_counter() - started)
+        k += 1
+
+
 async def load_phase(session_class, client, server: str, stats: Stats, sessions: int, clicks: int,
                      click_timeout: float, deadline: float, seed: int, open_concurrency: int) -> None:
     """Sessions open a few at a time (students arriving), then all click at once."""
@@ -550,6 +581,24 @@ async def run(args, server: str, pid: int, sampler: RssSampler, phases: list[Sta
                     stats.cpu = meter.text
                     memory[f"peak during load ({kind})"] = sampler.peak(t0)
                     memory[f"after load ({kind})"] = rss_mb(pid)
+            if args.sessions and args.clicks and args.attackers:
+                stats = Stats(f"load {args.sessions}×{args.clicks} (ws) while {args.attackers} attackers send "
+                              f"abs() nested {args.nesting} deep")
+                phases.append(stats)
+                print(f"{stats.name} …", flush=True)
+                stop, refused = asyncio.Event(), []
+                attacks = [asyncio.create_task(attacker(server, args.nesting, 1000 * i, stop, refused))
+                           for i in range(args.attackers)]
+                await asyncio.sleep(2.0)  # the attacks under way
+                with CpuMeter(pid) as meter:
+                    await load_phase(WsSession, None, server, stats, args.sessions, args.clicks,
+                                     args.click_timeout, deadline, args.seed + 1, args.open_concurrency)
+                stop.set()
+                await asyncio.gather(*attacks, return_exceptions=True)
+                stats.cpu = meter.text
+                if refused:
+                    stats.cpu += (f"; attacks answered: {len(refused)}, median {statistics.median(refused):.2f} s, "
+                                  f"max {max(refused):.2f} s")
             if args.long_clicks:
                 kind = args.memory_client
                 stats = Stats(f"long session, {args.long_clicks} clicks ({kind})")
@@ -602,6 +651,9 @@ def main() -> None:
     parser.add_argument("--click-timeout", type=float, default=30.0, help="seconds before a click counts as lost")
     parser.add_argument("--time-limit", type=float, default=900.0, help="seconds for all phases together")
     parser.add_argument("--cooldown", type=float, default=15.0, help="idle seconds before the last RSS reading")
+    parser.add_argument("--attackers", type=int, default=3,
+                        help="after the load phase, the same load (ws) while this many attackers run (0: skip)")
+    parser.add_argument("--nesting", type=int, default=30, help="the attackers' abs() nesting depth")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     for name in ("sessions", "clicks", "long_clicks", "short_sessions"):
