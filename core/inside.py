@@ -27,15 +27,15 @@ class _Recorder:
 
     def __init__(self, optimizer: Optimizer):
         self.optimizer = optimizer
-        self.needs_loss = optimizer.needs_loss
+        self.needs_loss, self.needs_function = optimizer.needs_loss, optimizer.needs_function
         self.points: dict[int, np.ndarray] = {}
         self.internals: dict[int, dict[str, float]] = {}
 
     def init(self, params):
         return self.optimizer.init(params)
 
-    def step(self, params, grad, state, t, loss=None):
-        params, state = self.optimizer.step(params, grad, state, t, loss=loss)
+    def step(self, params, grad, state, t, loss=None, **function):
+        params, state = self.optimizer.step(params, grad, state, t, loss=loss, **function)
         with np.errstate(all="ignore"):
             internals = self.optimizer.internals(state, t)
         self.points[t] = np.array(params, dtype=float).reshape(2)
