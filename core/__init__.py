@@ -14,9 +14,10 @@ from .engine import DIVERGED, GLOBAL, LOCAL, NOT_CONVERGED, OUTCOME_NAMES, UNDEF
 from .functions import Minimum, TestFunction
 from .optimizers import Optimizer
 from .registry import FUNCTION_CLASSES, FUNCTIONS, OPTIMIZER_CLASSES, OPTIMIZERS, get_function, get_optimizer
+from .schedulers import SCHEDULERS, get_scheduler
 
 __all__ = [
     "DIVERGED", "FUNCTIONS", "FUNCTION_CLASSES", "GLOBAL", "LOCAL", "Minimum", "NOT_CONVERGED", "OPTIMIZERS",
-    "OPTIMIZER_CLASSES", "OUTCOME_NAMES", "Optimizer", "RunResult", "TestFunction", "UNDEFINED", "get_function",
-    "get_optimizer", "run",
+    "OPTIMIZER_CLASSES", "OUTCOME_NAMES", "Optimizer", "RunResult", "SCHEDULERS", "TestFunction", "UNDEFINED",
+    "get_function", "get_optimizer", "get_scheduler", "run",
 ]

@@ -58,6 +58,7 @@ from numba.extending import register_jitable
 
 from .functions import TestFunction
 from .optimizers import Optimizer
+from .schedulers import Scheduler
 
 GLOBAL, LOCAL, NOT_CONVERGED, DIVERGED, UNDEFINED = 0, 1, 2, 3, 4
 OUTCOME_NAMES = ("global minimum", "other minimum", "not converged", "diverged", "undefined")
@@ -121,7 +122,7 @@ def gradient_tolerance(function: TestFunction) -> float:
 
 def run(function: TestFunction, optimizer: Optimizer, starts, steps: int, *, record: bool = True,
         noise: float = 0.0, seed: int | None = None, tolerance: float | None = None,
-        on_chunk: Callable[[float], None] | None = None) -> RunResult:
+        on_chunk: Callable[[float], None] | None = None, scheduler: Scheduler | None = None) -> RunResult:
     """Run `optimizer` on `function` from every start for `steps` steps.
 
     Any `TestFunction` and any `Optimizer` work, built-in or a user's subclass.
@@ -131,6 +132,9 @@ def run(function: TestFunction, optimizer: Optimizer, starts, steps: int, *, rec
     tolerance: distance for "reached a minimum"; default `default_tolerance(function)`.
     on_chunk: called with the share of starts done after each chunk of CHUNK starts (a page
       shows progress there, and its framework may stop the run by raising from it).
+    scheduler: a learning-rate schedule (core.schedulers): step t uses the optimizer's
+      hyperparameters as torch's scheduler sets them for its t-th step; the optimizer's state
+      carries over from step to step, as in torch.
     """
     starts = _as_starts(starts)
     steps = int(steps)
@@ -139,7 +143,8 @@ def run(function: TestFunction, optimizer: Optimizer, starts, steps: int, *, rec
     noise = _non_negative("noise", noise)
     tolerance = default_tolerance(function) if tolerance is None else _non_negative("tolerance", tolerance)
 
-    job = _Job(function, optimizer, _landscape(function, tolerance), starts, steps, noise, record)
+    optimizers = None if scheduler is None else scheduler.optimizers(optimizer, steps)
+    job = _Job(function, optimizer, _landscape(function, tolerance), starts, steps, noise, record, optimizers)
     chunks = _chunks(len(starts))
     seeds = np.random.SeedSequence(seed).spawn(len(chunks)) if noise else [None] * len(chunks)
     for chunk, chunk_seed in zip(chunks, seeds):
@@ -274,14 +279,15 @@ def _observe(xy, grad, minima, squared_tolerance, squared_gradient_tolerance, si
 # What the engine needs of the optimizer: its update, by numpy or compiled
 # ---------------------------------------------------------------------------------------
 class _NumpySteps:
-    """The optimizer's own `step`, on the engine's (2, n) arrays (as (n, 2) views)."""
+    """The optimizer's own `step`, on the engine's (2, n) arrays (as (n, 2) views); step t by
+    optimizers[t − 1], the state made by the first."""
 
-    def __init__(self, optimizer, xy: np.ndarray, function):
-        self.optimizer, self.state = optimizer, optimizer.init(xy.T)
-        self.extra = {"function": function} if optimizer.needs_function else {}
+    def __init__(self, optimizers, xy: np.ndarray, function):
+        self.optimizers, self.state = optimizers, optimizers[0].init(xy.T)
+        self.extra = {"function": function} if optimizers[0].needs_function else {}
 
     def step(self, xy, grad, t, loss):
-        params, self.state = self.optimizer.step(xy.T, grad.T, self.state, t, loss=loss, **self.extra)
+        params, self.state = self.optimizers[t - 1].step(xy.T, grad.T, self.state, t, loss=loss, **self.extra)
         return np.ascontiguousarray(np.asarray(params, dtype=float).T)
 
     def keep(self, mask):
@@ -289,16 +295,17 @@ class _NumpySteps:
 
 
 class _CompiledSteps:
-    """The optimizer's `update`, compiled: state as (2, n) arrays that the loop updates in place."""
+    """The optimizer's `update`, compiled: state as (2, n) arrays that the loop updates in place;
+    step t with the coefficients of optimizers[t − 1]."""
 
-    def __init__(self, advance, optimizer, xy: np.ndarray):
-        self.advance, self.optimizer = advance, optimizer
-        self.states = [np.ascontiguousarray(np.asarray(a, dtype=float).T) for a in optimizer.init(xy.T)]
+    def __init__(self, advance, optimizers, xy: np.ndarray):
+        self.advance, self.optimizers = advance, optimizers
+        self.states = [np.ascontiguousarray(np.asarray(a, dtype=float).T) for a in optimizers[0].init(xy.T)]
 
     def step(self, xy, grad, t, loss):
         new_xy = np.empty(xy.shape)  # C-contiguous, as every array the loop sees flat
         self.advance(np.ascontiguousarray(xy), np.ascontiguousarray(grad), new_xy, self.states,
-                     _numbers(self.optimizer.coefficients(t)))
+                     _numbers(self.optimizers[t - 1].coefficients(t)))
         return new_xy
 
     def keep(self, mask):
@@ -398,8 +405,9 @@ def _compile(key, optimizer) -> None:
 class _Job:
     """One call of `run`: its inputs, its outputs, and the loop that moves a chunk of starts."""
 
-    def __init__(self, function, optimizer, landscape, starts, steps, noise, record):
-        self.optimizer, self.landscape = optimizer, landscape
+    def __init__(self, function, optimizer, landscape, starts, steps, noise, record, optimizers=None):
+        # Step t's optimizer is optimizers[t − 1] (a scheduler's: one class, other hyperparameters).
+        self.optimizers, self.landscape = optimizers or [optimizer] * max(steps, 1), landscape
         self.starts, self.steps, self.noise, self.record = starts, steps, noise, record
         self.needs_loss = bool(optimizer.needs_loss)
         n = len(starts)
@@ -426,9 +434,9 @@ class _Job:
         grad = self.landscape.gradient(xy)
         loss = self.landscape.value(xy) if self.needs_loss else None
         if self.advance is not None:
-            steps = _CompiledSteps(self.advance, self.optimizer, xy)
+            steps = _CompiledSteps(self.advance, self.optimizers, xy)
         else:
-            steps = _NumpySteps(self.optimizer, xy, self.landscape.function)
+            steps = _NumpySteps(self.optimizers, xy, self.landscape.function)
         return xy, grad, loss, steps, noise
 
     def _step(self, xy, grad, loss, steps, t, noise, columns=None):
