@@ -17,6 +17,7 @@ import numpy as np
 from .engine import DIVERGED, GLOBAL, LOCAL, NOT_CONVERGED, UNDEFINED, RunResult, run
 from .functions import TestFunction
 from .optimizers import Optimizer
+from .schedulers import Scheduler
 
 OTHER_MINIMUM, NOT_CONVERGED_LABEL, DIVERGED_LABEL, UNDEFINED_LABEL = "other minimum", "not converged", "diverged", \
     "undefined"
@@ -87,12 +88,13 @@ class BasinMap:
 
 
 def basin_map(function: TestFunction, optimizer: Optimizer, steps: int, resolution: int = 201, *,
-              noise: float = 0.0, seed: int | None = None, on_progress: Callable[[float], None] | None = None
-              ) -> BasinMap:
-    """Where the optimizer ends from every start of a resolution² grid; `on_progress` gets the
-    share done as it goes (see `core.run`'s on_chunk)."""
+              noise: float = 0.0, seed: int | None = None, on_progress: Callable[[float], None] | None = None,
+              scheduler: Scheduler | None = None) -> BasinMap:
+    """Where the optimizer (with its learning-rate `scheduler`, if any) ends from every start of
+    a resolution² grid; `on_progress` gets the share done as it goes (see `core.run`'s on_chunk)."""
     xs, ys, starts = grid_starts(function, resolution)
-    result = run(function, optimizer, starts, steps, record=False, noise=noise, seed=seed, on_chunk=on_progress)
+    result = run(function, optimizer, starts, steps, record=False, noise=noise, seed=seed, on_chunk=on_progress,
+                 scheduler=scheduler)
     shape = (len(ys), len(xs))
     minima = function.minima
     return BasinMap(
@@ -113,17 +115,19 @@ def sweep_starts(function: TestFunction, count: int = 2500, seed: int = 0) -> np
 
 def lr_sweep(function: TestFunction, optimizer: Optimizer, steps: int, lrs, starts: np.ndarray, *,
              noise: float = 0.0, seed: int | None = None,
-             on_progress: Callable[[float], None] | None = None) -> dict[str, np.ndarray]:
+             on_progress: Callable[[float], None] | None = None,
+             scheduler: Scheduler | None = None) -> dict[str, np.ndarray]:
     """For each lr: the share of starts reaching a global minimum, reaching any minimum, diverging,
     and the median final loss (over the runs that did not diverge and end where f is defined;
     NaN if none did).
-    `on_progress` gets the share done as it goes."""
+    With a `scheduler`, each lr is the schedule's starting lr (as torch's schedulers take the
+    optimizer's lr as their base). `on_progress` gets the share done as it goes."""
     lrs = np.asarray(lrs, dtype=float)
     global_share, minimum_share, diverged_share, median_loss = [], [], [], []
     for i, lr in enumerate(lrs):
         on_chunk = None if on_progress is None else (lambda done, i=i: on_progress((i + done) / len(lrs)))
         result = run(function, _with_lr(optimizer, lr), starts, steps, record=False, noise=noise, seed=seed,
-                     on_chunk=on_chunk)
+                     on_chunk=on_chunk, scheduler=scheduler)
         global_share.append(float(np.mean(result.outcome == GLOBAL)))
         minimum_share.append(float(np.mean((result.outcome == GLOBAL) | (result.outcome == LOCAL))))
         diverged_share.append(float(np.mean(result.diverged)))

@@ -19,14 +19,17 @@ import numpy as np
 from .engine import run
 from .functions import TestFunction
 from .optimizers import Optimizer
+from .schedulers import Scheduler
 
 
 class _Recorder:
-    """Stands in for `optimizer` in `run` (one start): passes every call through, and keeps
-    the new point and the internals after each step t."""
+    """Stands in for `optimizer` in `run` (one start): passes every call through (step t to
+    optimizers[t − 1], a schedule's optimizer of that step), and keeps the new point and the
+    internals after each step t."""
 
-    def __init__(self, optimizer: Optimizer):
-        self.optimizer = optimizer
+    def __init__(self, optimizers: list[Optimizer]):
+        self.optimizers = optimizers
+        optimizer = self.optimizer = optimizers[0]
         self.needs_loss, self.needs_function = optimizer.needs_loss, optimizer.needs_function
         self.points: dict[int, np.ndarray] = {}
         self.internals: dict[int, dict[str, float]] = {}
@@ -35,9 +38,10 @@ class _Recorder:
         return self.optimizer.init(params)
 
     def step(self, params, grad, state, t, loss=None, **function):
-        params, state = self.optimizer.step(params, grad, state, t, loss=loss, **function)
+        optimizer = self.optimizers[t - 1]
+        params, state = optimizer.step(params, grad, state, t, loss=loss, **function)
         with np.errstate(all="ignore"):
-            internals = self.optimizer.internals(state, t)
+            internals = optimizer.internals(state, t)
         self.points[t] = np.array(params, dtype=float).reshape(2)
         self.internals[t] = {name: float(np.ravel(value)[0]) for name, value in internals.items()}
         return params, state
@@ -52,14 +56,16 @@ class Trace(NamedTuple):
 
 
 def trace(function: TestFunction, optimizer: Optimizer, start, steps: int, noise: float = 0.0,
-          seed: int | None = None) -> Trace:
+          seed: int | None = None, scheduler: Scheduler | None = None) -> Trace:
     """Run `optimizer` from `start` (two numbers) as `run(..., record=True, noise=noise,
-    seed=seed)` does, and record its internals (names in `core.optimizers.INTERNALS`).
+    seed=seed, scheduler=scheduler)` does, and record its internals (names in
+    `core.optimizers.INTERNALS`).
 
     k = steps, unless the run diverged at step d: then k = d − 1, the steps before it. The
     record also ends before the first step where an internal quantity is not finite, so every
     array is finite and all have length k. The names are the optimizer's, even when k = 0."""
-    recorder = _Recorder(optimizer)
+    recorder = _Recorder([optimizer] * max(int(steps), 1) if scheduler is None
+                         else scheduler.optimizers(optimizer, int(steps)) or [optimizer])
     result = run(function, recorder, np.asarray(start, dtype=float).reshape(1, 2), steps, record=True,
                  noise=noise, seed=seed)
     diverged_at = int(result.diverged_at[0])
@@ -76,9 +82,9 @@ def trace(function: TestFunction, optimizer: Optimizer, start, steps: int, noise
 
 
 def trace_internals(function: TestFunction, optimizer: Optimizer, start, steps: int, noise: float = 0.0,
-                    seed: int | None = None) -> dict[str, np.ndarray]:
+                    seed: int | None = None, scheduler: Scheduler | None = None) -> dict[str, np.ndarray]:
     """{name: (k,) array}: the value after step t = 1 … k of each internal quantity (see `trace`)."""
-    return trace(function, optimizer, start, steps, noise, seed).internals
+    return trace(function, optimizer, start, steps, noise, seed, scheduler).internals
 
 
 def gradient_field(function: TestFunction, resolution: int = 15) -> tuple[np.ndarray, ...]:

@@ -367,3 +367,13 @@ def test_views_in_a_real_browser(tmp_path):
                     assert "step 300: f =" in panel.inner_text()
         finally:
             browser.close()
+
+
+def test_a_trace_with_a_schedule_is_the_scheduled_run_and_reports_each_steps_lr():
+    function = core.get_function("two_gaussians")
+    sgd = core.get_optimizer("sgd", lr=0.05)
+    schedule = core.get_scheduler("step_lr", step_size=10, gamma=0.5)
+    traced = trace(function, sgd, (0.5, 1.0), 30, scheduler=schedule)
+    run = core.run(function, sgd, (0.5, 1.0), 30, scheduler=schedule)
+    np.testing.assert_array_equal(traced.points, run.points[:, 0])
+    np.testing.assert_allclose(traced.internals["effective step size x"], schedule.lrs(0.05, 30), rtol=1e-15)
