@@ -40,6 +40,7 @@ from .figures import (MARGIN_LEFT, MARGIN_RIGHT, NARROW_BELOW, OPTIMIZER_COLORS,
 from .presets import PRESET_NAMES
 from .navigation import page_link_path, url_path
 from .scenarios import SCENARIOS
+from .widgets import PageKeys, init_widget, number_input, refusals
 from .state import (MAX_NOISE, MAX_STEPS, ON_OFF, VIEW_CHOICES, PageState, changes_from_preset, from_query,
                     preset_state, to_query)
 
@@ -55,16 +56,6 @@ def optimizer_note(name: str) -> str:
     """What the optimizer does, in plain words, and whose it is."""
     cls = OPTIMIZER_CLASSES[name]
     return f"{cls.note} ({cls.paper})" if cls.paper else cls.note
-
-
-class PageKeys:
-    """session_state keys of one page, prefixed so that pages never share widgets."""
-
-    def __init__(self, page: str):
-        self.page = page
-
-    def __call__(self, *parts) -> str:
-        return ".".join((self.page, *map(str, parts)))
 
 
 # Beyond these Streamlit drops a whole query string without a word; the page's script says so
@@ -153,44 +144,6 @@ def _apply_click(keys: PageKeys, state: PageState, function) -> None:
     st.session_state[keys("start_y")] = y
 
 
-def _init_widget(key: str, value) -> None:
-    """Give a widget its value from the page state unless it already has one (widgets that
-    were not drawn, e.g. on another page, lose theirs)."""
-    if key not in st.session_state:
-        st.session_state[key] = value
-
-
-def _number_input(container, keys: PageKeys, label: str, key: str, on_change=None, **kwargs):
-    """st.number_input that says when it refuses a value. Streamlit turns a value that is not
-    finite, or lies outside [min_value, max_value], into the widget's default without a word
-    (from an emptied box, or a hand-made client sending steps 10⁷ or momentum NaN). Here that
-    default is None: the callback then puts back the last accepted value and leaves a message
-    for the page (`_refusals`)."""
-    accepted = key + ".accepted"
-
-    def check() -> None:
-        if st.session_state.get(key) is None and st.session_state.get(accepted) is not None:
-            st.session_state[key] = kept = st.session_state[accepted]
-            low, high = kwargs.get("min_value"), kwargs.get("max_value")
-            wanted = f"a number from {low:,g} to {high:,g}" if low is not None and high is not None \
-                else "a finite number"
-            st.session_state.setdefault(keys("refused"), []).append(
-                f"“{label}” needs {wanted}; the value sent was refused and it stays {kept:g}.")
-        if on_change is not None:
-            on_change()
-
-    value = container.number_input(label, value=None, key=key, on_change=check, **kwargs)
-    if value is not None:
-        st.session_state[accepted] = value
-    return st.session_state.get(accepted) if value is None else value
-
-
-def _refusals(keys: PageKeys) -> None:
-    """Say which inputs were refused since the last run (see `_number_input`)."""
-    for message in st.session_state.pop(keys("refused"), []):
-        st.warning(message, icon="⚠️")
-
-
 def _reset_widgets(keys: PageKeys) -> None:
     prefix = keys("w", "")
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
@@ -218,7 +171,8 @@ HYPERPARAMETER_LABELS = {
     "momentum": ("momentum μ", "Weight of the previous velocity in the new one (0: plain gradient descent)."),
     "dampening": ("dampening", "Share of the gradient left out of the velocity (torch's SGD)."),
     "weight_decay": ("weight decay λ", "Adds λ·x to the gradient (L2 regularization)."),
-    "alpha": ("α", "Decay of the running average of squared gradients (RMSprop)."),
+    "alpha": ("α", "Decay of the running average of squared gradients (RMSprop); ASGD: the power of its "
+                   "step size's decay."),
     "eps": ("ε", "Added to the denominator so that steps stay finite where gradients vanish."),
     "betas": (("β₁", "Decay of the gradient's running average (momentum)."),
               ("β₂", "Decay of the squared gradient's running average.")),
@@ -234,14 +188,33 @@ HYPERPARAMETER_LABELS = {
     "lower_threshold": ("lower threshold", "Eve: the smallest factor by which the relative loss change can shrink steps."),
     "upper_threshold": ("upper threshold", "Eve: the largest factor."),
     "f_star": ("f*", "Eve: the loss's known lower bound."),
+    "etas": (("η₋", "Rprop: factor on a coordinate's step size when its gradient changes sign (below 1)."),
+             ("η₊", "Rprop: factor while the sign stays the same (above 1).")),
+    "step_sizes": (("smallest step", "Rprop: lower bound of each coordinate's step size."),
+                   ("largest step", "Rprop: upper bound of each coordinate's step size.")),
+    "lambd": ("decay λ", "ASGD: shrinks x by 1 − λη each step, and slows the decay of the step size η."),
+    "t0": ("t₀", "ASGD: the step after which its points are averaged."),
+    "beta2_decay": ("β₂ decay τ", "Adafactor: at step t the squared-gradient average keeps 1 − t^τ of the "
+                                  "past."),
+    "d": ("clipping d", "Adafactor: the update's RMS is clipped to d."),
+    "history_size": ("memory m", "L-BFGS: how many recent (step, gradient change) pairs model the curvature."),
+    "tolerance_grad": ("gradient tolerance", "L-BFGS: no step where every |∂f/∂xᵢ| is at most this."),
+    "tolerance_change": ("change tolerance", "L-BFGS: no step where the slope along its direction, gᵀd, is above "
+                                             "−this."),
+    "line_search_fn": ("line search", "L-BFGS: none (step lr·d) or strong Wolfe (search along d for enough "
+                                      "decrease and a flatter slope)."),
+    "max_eval": ("evaluations per step", "L-BFGS: at most this many line-search evaluations of f and ∇f "
+                                         "(torch's default for one iteration, 1, tries a single point)."),
+    "damping": ("damping δ", "Newton: added to every |curvature| (the Hessian's eigenvalues): shorter steps, "
+                             "turning towards gradient descent with step lr/δ as δ grows."),
 }
 
 
 def _lr_widget(keys: PageKeys, key: str, value: float) -> float:
     """A log slider of round learning rates and, beside it, the exact value typed."""
     typed = key + ".typed"
-    _init_widget(key, float(value))
-    _init_widget(typed, float(st.session_state[key]))
+    init_widget(key, float(value))
+    init_widget(typed, float(st.session_state[key]))
     options = sorted(set(LR_OPTIONS) | {float(st.session_state[key])})
 
     def slid():
@@ -254,7 +227,7 @@ def _lr_widget(keys: PageKeys, key: str, value: float) -> float:
     slider, box = st.columns([3, 2], vertical_alignment="bottom")
     chosen = slider.select_slider("learning rate", options=options, key=key, format_func=lambda v: f"{v:g}",
                                   on_change=slid, help="On a log scale; type any value beside it.")
-    _number_input(box, keys, "lr", typed, min_value=1e-8, max_value=100.0, format="%g", step=None,
+    number_input(box, keys, "lr", typed, min_value=1e-8, max_value=100.0, format="%g", step=None,
                   on_change=typed_in, label_visibility="hidden")
     return float(chosen)
 
@@ -271,21 +244,27 @@ def _hyperparameter_widgets(keys: PageKeys, name: str, values: dict) -> dict:
         if field.name == "lr":
             chosen["lr"] = _lr_widget(keys, key, value)
         elif isinstance(value, bool):
-            _init_widget(key, value)
+            init_widget(key, value)
             chosen[field.name] = st.checkbox(label, key=key, help=help_text)
         elif isinstance(value, tuple):
             columns = st.columns(len(value))
             parts = []
             for i, (column, part) in enumerate(zip(columns, value)):
                 part_label, part_help = (described[i] if not isinstance(described[0], str) and i < len(described)
-                                         else (f"{field.name}[{i}]", None))
-                _init_widget(f"{key}.{i}", float(part))
-                parts.append(_number_input(column, keys, part_label, f"{key}.{i}", format="%g", step=0.01,
+                                         else (f"{label}{'₁₂₃₄'[i]}", help_text))  # one label for all: ε₁, ε₂
+                default_part = getattr(OPTIMIZER_CLASSES[name](), field.name)[i]
+                if default_part is None:  # a part that may be left empty (Adafactor's ε₁: machine ε)
+                    init_widget(f"{key}.{i}", None if part is None else float(part))
+                    parts.append(column.number_input(part_label, value=None, key=f"{key}.{i}", format="%g",
+                                                     step=None, placeholder="auto", help=part_help))
+                    continue
+                init_widget(f"{key}.{i}", float(part))
+                parts.append(number_input(column, keys, part_label, f"{key}.{i}", format="%g", step=0.01,
                                            help=part_help))
             chosen[field.name] = tuple(parts)
         else:
-            _init_widget(key, float(value))
-            chosen[field.name] = _number_input(st, keys, label, key, format="%g", step=_step_for(value), help=help_text)
+            init_widget(key, float(value))
+            chosen[field.name] = number_input(st, keys, label, key, format="%g", step=_step_for(value), help=help_text)
     return chosen
 
 
@@ -299,7 +278,7 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
     """Draw the controls and write their values back into `state`."""
     sidebar = st.sidebar
     with sidebar:
-        _init_widget(keys("w", "preset"), state.preset)
+        init_widget(keys("w", "preset"), state.preset)
         st.selectbox("Preset", PRESET_NAMES, key=keys("w", "preset"), on_change=_on_preset_change,
                      args=(keys, function_name),
                      help="“2018 post”: the article's exact settings. “library defaults”: torch.optim's "
@@ -310,7 +289,7 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
         columns = st.columns(2)
         for i, name in enumerate(core.OPTIMIZERS):
             key = keys("w", "on", name)
-            _init_widget(key, name in state.enabled)
+            init_widget(key, name in state.enabled)
             if columns[i % 2].toggle(_title(name), key=key, help=optimizer_note(name)):
                 enabled.append(name)
         state.enabled = enabled
@@ -321,8 +300,8 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
                 values.update(state.hyperparameters.get(name, {}))
                 state.hyperparameters[name] = _hyperparameter_widgets(keys, name, values)
                 key = keys("w", name, "steps")
-                _init_widget(key, int(state.steps.get(name, 300)))
-                state.steps[name] = int(_number_input(st, keys, f"steps (1 to {MAX_STEPS:,})", key, min_value=1,
+                init_widget(key, int(state.steps.get(name, 300)))
+                state.steps[name] = int(number_input(st, keys, f"steps (1 to {MAX_STEPS:,})", key, min_value=1,
                                                       max_value=MAX_STEPS, step=10,
                                                       help=f"At most {MAX_STEPS:,} steps per optimizer."))
         parameters = [f for f in dataclasses.fields(function_class) if f.name != "domain" and f.type in ("float", float)]
@@ -330,8 +309,8 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
             params = dict(state.function_params)
             for field in parameters:
                 key = keys("w", "f", field.name)
-                _init_widget(key, float(params.get(field.name, field.default)))
-                params[field.name] = _number_input(st, keys, field.name, key, format="%g")
+                init_widget(key, float(params.get(field.name, field.default)))
+                params[field.name] = number_input(st, keys, field.name, key, format="%g")
             domain = params.get("domain") or function_class.default_domain
             labels = ("x min", "x max", "y min", "y max")
             flat = [domain[0][0], domain[0][1], domain[1][0], domain[1][1]]
@@ -339,8 +318,8 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
             bounds = []
             for column, label, value in zip(columns, labels, flat):
                 key = keys("w", "f", "domain", label)
-                _init_widget(key, float(value))
-                bounds.append(_number_input(column, keys, label, key, format="%g"))
+                init_widget(key, float(value))
+                bounds.append(number_input(column, keys, label, key, format="%g"))
             params["domain"] = ((bounds[0], bounds[1]), (bounds[2], bounds[3]))
             if params["domain"] == tuple(tuple(map(float, d)) for d in function_class.default_domain) \
                     and "domain" not in state.function_params:
@@ -350,11 +329,11 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
         with st.expander("Gradient noise"):
             st.caption("Gaussian noise added to every gradient, to show the “stochastic” in SGD. Seeded: "
                        "the same seed gives the same paths.")
-            _init_widget(keys("w", "noise"), float(state.noise))
-            _init_widget(keys("w", "seed"), int(state.seed))
-            state.noise = float(_number_input(st, keys, "noise σ", keys("w", "noise"), min_value=0.0,
+            init_widget(keys("w", "noise"), float(state.noise))
+            init_widget(keys("w", "seed"), int(state.seed))
+            state.noise = float(number_input(st, keys, "noise σ", keys("w", "noise"), min_value=0.0,
                                               max_value=MAX_NOISE, format="%g", step=0.1))
-            state.seed = int(_number_input(st, keys, "seed", keys("w", "seed"), min_value=0, max_value=2**32 - 1,
+            state.seed = int(number_input(st, keys, "seed", keys("w", "seed"), min_value=0, max_value=2**32 - 1,
                                            step=1))
         changes = changes_from_preset(state, function_name, function_class)
         if changes:
@@ -396,7 +375,7 @@ def function_page(function_name: str) -> None:
     state = _load_state(keys, function_name, function_class)
     for warning in st.session_state.get(keys("url_warnings"), []):
         st.warning(warning, icon="⚠️")
-    _refusals(keys)
+    refusals(keys)
 
     _sidebar(keys, function_name, function_class, state)
     st.html(PAGE_CSS)
@@ -524,7 +503,7 @@ ANIMATION_SPEEDS = {"off": 0, "slow": 60, "article": 30, "fast": 8}  # ms per st
 
 def _animation_speed(keys: PageKeys) -> int:
     """Milliseconds per step of the animation a click starts (0: no animation, full paths)."""
-    _init_widget(keys("w", "speed"), "article")
+    init_widget(keys("w", "speed"), "article")
     choice = st.segmented_control("Animate the paths", list(ANIMATION_SPEEDS), key=keys("w", "speed"), required=True,
                                   help="How fast the paths are drawn after a click: the article draws a step "
                                        "every 30 ms. ▶ Play, ❚❚ Pause, ↺ Replay and the step slider are under the plot.")
@@ -655,7 +634,7 @@ def _expression_input(keys: PageKeys, function_class, state: PageState) -> None:
     """The typed f(x, y) of the "Your function" page, example buttons that fill it in, and a
     warning where f is undefined (blank on the contour)."""
     key = keys("w", "expression")
-    _init_widget(key, state.function_params.get("expression", function_class().expression))
+    init_widget(key, state.function_params.get("expression", function_class().expression))
     state.function_params["expression"] = st.text_input(
         "f(x, y) =", key=key, max_chars=core.custom.MAX_LENGTH,
         help=f"Numbers, x, y, pi, e, `+ - * / ^` (or `**`), brackets and {', '.join(core.custom.FUNCTIONS)}. "
@@ -702,8 +681,8 @@ def _start_inputs(keys: PageKeys, state: PageState, function) -> None:
     (x0, x1), (y0, y1) = function.domain
     columns = st.columns([1, 1, 2])
     start = state.start or (float("nan"), float("nan"))
-    _init_widget(keys("start_x"), None if state.start is None else float(start[0]))
-    _init_widget(keys("start_y"), None if state.start is None else float(start[1]))
+    init_widget(keys("start_x"), None if state.start is None else float(start[0]))
+    init_widget(keys("start_y"), None if state.start is None else float(start[1]))
     x = columns[0].number_input("start x", key=keys("start_x"), format="%.4f", step=0.1, placeholder="click the plot")
     y = columns[1].number_input("start y", key=keys("start_y"), format="%.4f", step=0.1, placeholder="click the plot")
     if x is None or y is None:
@@ -802,7 +781,7 @@ def _checked_runs(state: PageState) -> tuple[list[tuple[str, dict, int]], list[s
 
 def _tabs(keys: PageKeys, function, function_key: str, state: PageState, runs: list, paths: list[Path],
           rows: list[dict]) -> None:
-    _init_widget(keys("tabs"), TABS["results"])
+    init_widget(keys("tabs"), TABS["results"])
     table_tab, basins_tab, sweep_tab, inside_tab, surface_tab, compare_tab, export_tab = st.tabs(
         list(TABS.values()), key=keys("tabs"), on_change="rerun")  # the open tab is kept in the URL
     # Every tab runs on every rerun: the heavier views draw only once switched on.

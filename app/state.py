@@ -86,6 +86,8 @@ def full_hyperparameters(optimizer_name: str, overrides: dict) -> dict:
 def _format(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None:
+        return "none"
     if isinstance(value, (tuple, list)):
         return ",".join(_format(v) for v in value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
@@ -171,7 +173,9 @@ def _parse_like(text: str, example):
         parts = text.split(",")
         if len(parts) != len(example):
             raise ValueError(f"expected {len(example)} comma-separated numbers")
-        return tuple(_parse_float(p) for p in parts)
+        # a part whose default is None (Adafactor's ε₁: machine ε) may be "none"
+        return tuple(None if d is None and p.strip().lower() in ("none", "") else _parse_float(p)
+                     for p, d in zip(parts, example))
     return _parse_float(text)
 
 
