@@ -11,7 +11,11 @@ starts (N, 2), a contour grid (H, W, 2) or a whole trajectory (T+1, N, 2):
     (3, 2)
 
 A subclass implements `value(x, y)` and `partials(x, y)` on coordinate arrays, its default
-`default_domain` and its known `minima`.
+`default_domain` and its known `minima`; and `second_partials(x, y)` for an analytic Hessian
+(without it, `hessian` takes central differences of the gradient):
+
+    >>> get_function("booth").hessian(np.zeros((3, 2))).shape
+    (3, 2, 2)
 """
 
 from __future__ import annotations
@@ -81,6 +85,23 @@ class TestFunction:
     def partials(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    def second_partials(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(f_xx, f_xy, f_yy) on coordinate arrays, broadcasting like `partials`.
+
+        Every built-in function writes its own, analytically. This default, for a subclass that
+        does not, takes central differences of the gradient: f_xx ≈ (f_x(x + h) − f_x(x − h)) / 2h
+        and so on, with h = HESSIAN_STEP × the larger side of the domain, and f_xy the mean of
+        ∂f_x/∂y and ∂f_y/∂x (so the Hessian is symmetric). Its error is O(h²) from the third
+        derivatives plus O(ε|∇f| / h) from rounding: about 1e-8 relative for a smooth function
+        whose features are not much smaller than a hundred-thousandth of its domain."""
+        (x0, x1), (y0, y1) = self.domain
+        h = HESSIAN_STEP * max(x1 - x0, y1 - y0)
+        x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        points = np.stack([x, y], axis=-1)
+        dx = (self.gradient(points + [h, 0.0]) - self.gradient(points - [h, 0.0])) / (2 * h)  # (∂f_x/∂x, ∂f_y/∂x)
+        dy = (self.gradient(points + [0.0, h]) - self.gradient(points - [0.0, h])) / (2 * h)  # (∂f_x/∂y, ∂f_y/∂y)
+        return dx[..., 0], 0.5 * (dx[..., 1] + dy[..., 0]), dy[..., 1]
+
     @property
     def minima(self) -> tuple[Minimum, ...]:
         return ()
@@ -94,6 +115,14 @@ class TestFunction:
         points = np.asarray(points, dtype=float)
         dx, dy = self.partials(points[..., 0], points[..., 1])
         return np.stack(np.broadcast_arrays(dx, dy), axis=-1)
+
+    def hessian(self, points) -> np.ndarray:
+        """The symmetric 2×2 Hessian at points (..., 2): shape (..., 2, 2), [[f_xx, f_xy], [f_xy, f_yy]]
+        (from `second_partials`: analytic for the built-in functions, symbolic for typed ones)."""
+        points = np.asarray(points, dtype=float)
+        x = points[..., 0]
+        fxx, fxy, fyy = np.broadcast_arrays(*self.second_partials(x, points[..., 1]), x)[:3]
+        return np.stack([np.stack([fxx, fxy], axis=-1), np.stack([fxy, fyy], axis=-1)], axis=-2)
 
     @property
     def params(self) -> dict[str, float]:
@@ -121,6 +150,7 @@ class TestFunction:
 
 
 MAX_MAGNITUDE = 1e6  # of a parameter or a domain bound: what follows from them (minima, sizes) stays finite
+HESSIAN_STEP = 1e-5  # the default `second_partials`' difference step, as a share of the domain's larger side
 
 
 def _checked_domain(domain) -> Domain:
@@ -195,6 +225,16 @@ class TwoGaussians(TestFunction):
         left = (2 * self.b / self.d) * np.exp((x_left * x_left + y2) * (-1 / self.d))
         return 2 * x + right * x_right + left * x_left, (2 + right + left) * y
 
+    def second_partials(self, x, y):
+        # right, left as in `partials`; d(right)/dx = −2(x−1)/c · right, d(right)/dy = −2y/c · right
+        y2, x_right, x_left = y * y, x - 1, x + 1
+        right = (2 * self.a / self.c) * np.exp((x_right * x_right + y2) * (-1 / self.c))
+        left = (2 * self.b / self.d) * np.exp((x_left * x_left + y2) * (-1 / self.d))
+        fxx = 2 + right * (1 - 2 * x_right * x_right / self.c) + left * (1 - 2 * x_left * x_left / self.d)
+        fxy = -2 * y * (right * x_right / self.c + left * x_left / self.d)
+        fyy = 2 + right * (1 - 2 * y2 / self.c) + left * (1 - 2 * y2 / self.d)
+        return fxx, fxy, fyy
+
     @property
     def minima(self):
         return _two_gaussian_minima(self.a, self.b, self.c, self.d)
@@ -258,6 +298,10 @@ class Rastrigin(TestFunction):
         k = self.A * self.omega
         return 2 * x + k * np.sin(self.omega * x), 2 * y + k * np.sin(self.omega * y)
 
+    def second_partials(self, x, y):
+        k = self.A * self.omega * self.omega
+        return 2 + k * np.cos(self.omega * x), 0.0, 2 + k * np.cos(self.omega * y)
+
     @property
     def minima(self):
         # Only the global minimum is listed: the local ones form a grid (one per cosine well).
@@ -293,6 +337,9 @@ class Rosenbrock(TestFunction):
         valley = y - x * x
         return -2 * (self.a - x) - 4 * self.b * x * valley, 2 * self.b * valley
 
+    def second_partials(self, x, y):
+        return 2 + 12 * self.b * x * x - 4 * self.b * y, -4 * self.b * x, 2.0 * self.b
+
     @property
     def minima(self):
         return (Minimum((self.a, self.a * self.a), 0.0, True),)
@@ -325,6 +372,10 @@ class Himmelblau(TestFunction):
     def partials(self, x, y):
         first, second = x * x + y - 11, x + y * y - 7
         return 4 * x * first + 2 * second, 2 * first + 4 * y * second
+
+    def second_partials(self, x, y):
+        first, second = x * x + y - 11, x + y * y - 7
+        return 4 * first + 8 * x * x + 2, 4 * (x + y), 2 + 4 * second + 8 * y * y
 
     @property
     def minima(self):
@@ -365,6 +416,18 @@ class Beale(TestFunction):
         dy = 2 * x * (first + 2 * y * second + 3 * y * y * third)
         return dx, dy
 
+    def second_partials(self, x, y):
+        # term k = c_k − x + x·y^k: d/dx = y^k − 1, d/dy = k·x·y^(k−1), d²/dxdy = k·y^(k−1),
+        # d²/dy² = k(k−1)·x·y^(k−2), d²/dx² = 0
+        first, second, third = self._terms(x, y)
+        y2 = y * y
+        ux, vx, wx = y - 1, y2 - 1, y2 * y - 1
+        uy, vy, wy = x, 2 * x * y, 3 * x * y2
+        fxx = 2 * (ux * ux + vx * vx + wx * wx)
+        fxy = 2 * (ux * uy + first + vx * vy + 2 * y * second + wx * wy + 3 * y2 * third)
+        fyy = 2 * (uy * uy + vy * vy + 2 * x * second + wy * wy + 6 * x * y * third)
+        return fxx, fxy, fyy
+
     @property
     def minima(self):
         return (Minimum((3.0, 0.5), 0.0, True),)
@@ -399,6 +462,27 @@ class Ackley(TestFunction):
         ripples = math.pi * np.exp(0.5 * (np.cos(2 * math.pi * x) + np.cos(2 * math.pi * y)))
         return funnel * x + ripples * np.sin(2 * math.pi * x), funnel * y + ripples * np.sin(2 * math.pi * y)
 
+    def second_partials(self, x, y):
+        # The funnel F(ρ), ρ = √(x² + y²), has the Hessian F''·n nᵀ + (F'/ρ)(I − n nᵀ), n = (x, y)/ρ;
+        # F'/ρ = 2·exp(−0.2r)/r as in `partials` and F'' = −0.4·exp(−0.2r). Like the gradient, it
+        # is undefined at the cone's tip, the origin (there F'/ρ → ∞): only the ripples count there.
+        radius = np.asarray(math.sqrt(0.5) * np.hypot(x, y))
+        rho = math.sqrt(2) * radius
+        decay = np.exp(-0.2 * radius)
+        tip = radius > 0
+        funnel = np.divide(2 * decay, radius, out=np.zeros_like(radius), where=tip)  # F'/ρ
+        bend = np.where(tip, -0.4 * decay, 0.0) - funnel  # F'' − F'/ρ
+        nx = np.divide(x, rho, out=np.zeros_like(rho), where=tip)
+        ny = np.divide(y, rho, out=np.zeros_like(rho), where=tip)
+        # The ripples −exp(½(cos 2πx + cos 2πy)) =: −E: ∂²/∂x² = π²E(2cos 2πx − sin² 2πx), ∂²/∂x∂y = −π²E·sin 2πx·sin 2πy
+        sx, sy = np.sin(2 * math.pi * x), np.sin(2 * math.pi * y)
+        cx, cy = np.cos(2 * math.pi * x), np.cos(2 * math.pi * y)
+        ripples = math.pi**2 * np.exp(0.5 * (cx + cy))
+        fxx = funnel + bend * nx * nx + ripples * (2 * cx - sx * sx)
+        fxy = bend * nx * ny - ripples * sx * sy
+        fyy = funnel + bend * ny * ny + ripples * (2 * cy - sy * sy)
+        return fxx, fxy, fyy
+
     @property
     def minima(self):
         # Only the global minimum is listed: the ripples make a grid of local ones.
@@ -426,6 +510,9 @@ class Booth(TestFunction):
         first, second = x + 2 * y - 7, 2 * x + y - 5
         return 2 * first + 4 * second, 4 * first + 2 * second
 
+    def second_partials(self, x, y):
+        return 10.0, 8.0, 10.0
+
     @property
     def minima(self):
         return (Minimum((1.0, 3.0), 0.0, True),)
@@ -450,6 +537,9 @@ class Matyas(TestFunction):
 
     def partials(self, x, y):
         return 0.52 * x - 0.48 * y, 0.52 * y - 0.48 * x
+
+    def second_partials(self, x, y):
+        return 0.52, -0.48, 0.52
 
     @property
     def minima(self):
@@ -478,6 +568,10 @@ class ThreeHumpCamel(TestFunction):
     def partials(self, x, y):
         x2 = x * x
         return x * (4 - 4.2 * x2 + x2 * x2) + y, x + 2 * y
+
+    def second_partials(self, x, y):
+        x2 = x * x
+        return 4 - 12.6 * x2 + 5 * x2 * x2, 1.0, 2.0
 
     @property
     def minima(self):
@@ -514,6 +608,10 @@ class SixHumpCamel(TestFunction):
     def partials(self, x, y):
         x2, y2 = x * x, y * y
         return x * (8 - 8.4 * x2 + 2 * x2 * x2) + y, x + y * (16 * y2 - 8)
+
+    def second_partials(self, x, y):
+        x2 = x * x
+        return 8 - 25.2 * x2 + 10 * x2 * x2, 1.0, 48 * y * y - 8
 
     @property
     def minima(self):
@@ -556,6 +654,9 @@ class StyblinskiTang(TestFunction):
 
     def partials(self, x, y):
         return 2 * x**3 - 16 * x + 2.5, 2 * y**3 - 16 * y + 2.5
+
+    def second_partials(self, x, y):
+        return 6 * x * x - 16, 0.0, 6 * y * y - 16
 
     @property
     def minima(self):
@@ -604,6 +705,17 @@ class GoldsteinPrice(TestFunction):
         p, dp, q, dq = self._factors(x, y)
         return dp * q + 2 * p * dq, dp * q - 3 * p * dq
 
+    def second_partials(self, x, y):
+        # f = P(u)·Q(t) with ∇u = (1, 1), ∇t = (2, −3):
+        # H = P''Q ∇u∇uᵀ + P'Q' (∇u∇tᵀ + ∇t∇uᵀ) + PQ'' ∇t∇tᵀ,
+        # P'' = 12(3u² − 4u − 1), Q'' = 12(3t² − 8t + 3)
+        p, dp, q, dq = self._factors(x, y)
+        u, t = x + y, 2 * x - 3 * y
+        ddp_q = 12 * (3 * u * u - 4 * u - 1) * q
+        dp_dq = dp * dq
+        p_ddq = 12 * p * (3 * t * t - 8 * t + 3)
+        return ddp_q + 4 * dp_dq + 4 * p_ddq, ddp_q - dp_dq - 6 * p_ddq, ddp_q - 6 * dp_dq + 9 * p_ddq
+
     @property
     def minima(self):
         return (
@@ -648,6 +760,18 @@ class Levi13(TestFunction):
         )
         return dx, dy
 
+    def second_partials(self, x, y):
+        pi = math.pi  # d²/dt² sin²(kt) = 2k²·cos(2kt)
+        fxx = 18 * pi * pi * np.cos(6 * pi * x) + 2 * (1 + np.sin(3 * pi * y) ** 2)
+        fxy = 6 * pi * (x - 1) * np.sin(6 * pi * y)
+        fyy = (
+            18 * pi * pi * (x - 1) ** 2 * np.cos(6 * pi * y)
+            + 2 * (1 + np.sin(2 * pi * y) ** 2)
+            + 8 * pi * (y - 1) * np.sin(4 * pi * y)
+            + 8 * pi * pi * (y - 1) ** 2 * np.cos(4 * pi * y)
+        )
+        return fxx, fxy, fyy
+
     @property
     def minima(self):
         # Only the global minimum is listed: the ripples make a grid of local ones.
@@ -678,6 +802,10 @@ class McCormick(TestFunction):
         ridge, valley = np.cos(x + y), 2 * (x - y)
         return ridge + valley - 1.5, ridge - valley + 2.5
 
+    def second_partials(self, x, y):
+        ridge = np.sin(x + y)
+        return 2 - ridge, -2 - ridge, 2 - ridge
+
     @property
     def minima(self):
         def at(u: float) -> tuple[float, float]:
@@ -706,3 +834,6 @@ class Saddle(TestFunction):
 
     def partials(self, x, y):
         return 2 * x, -2 * y
+
+    def second_partials(self, x, y):
+        return 2.0, 0.0, -2.0
