@@ -32,6 +32,8 @@ OPTIMIZER_COLORS = {
     "nesterov": "#ff00ff", "amsgrad": "#f38400", "adamw": "#00a087", "nadam": "#654522",
     "radam": "#f781bf", "adamax": "#a6761d", "adagrad": "#848482", "adadelta": "#8db600",
     "lion": "#00d5ff", "adabelief": "#882d17", "eve": "#7a0177", "yellowfin": "#b3446c",
+    "rprop": "#0f74bd", "asgd": "#194d19", "adafactor": "#6a00ff",
+    "lbfgs": "#ff1493", "newton": "#e6a100",
 }
 
 
@@ -360,7 +362,12 @@ def curves_frame(paths: list[Path], f_min: float | None) -> pd.DataFrame:
     return data.reset_index(drop=True)
 
 
-def _line_chart(legend: list[tuple[str, str]], field: str, title: str, log: bool, data=alt.Undefined) -> alt.Chart:
+Y_AXIS_WIDTH = 64  # px for every step chart's y axis, so that charts stacked in a column share their x axis
+
+
+def _line_chart(legend: list[tuple[str, str]], field: str, title: str, log: bool, data=alt.Undefined,
+                tooltip=(("loss", ".6g"), ("grad_norm", ".3g")), interpolate: str = "linear",
+                with_legend: bool = True) -> alt.Chart:
     """One line per optimizer over the steps; `legend` is (title, colour) per optimizer.
     Without `data` it is a spec to which Streamlit adds the data (so it can be cached)."""
     highlight = alt.selection_point(fields=["optimizer"], bind="legend")
@@ -368,19 +375,28 @@ def _line_chart(legend: list[tuple[str, str]], field: str, title: str, log: bool
     colours = alt.Scale(domain=[t for t, _ in legend], range=[c for _, c in legend])
     return (
         alt.Chart(data, title=title)
-        .mark_line(strokeWidth=2, clip=True)
+        .mark_line(strokeWidth=2, clip=True, interpolate=interpolate)
         .encode(
             x=alt.X("step:Q", title="step"),
-            y=alt.Y(f"{field}:Q", title=title, scale=y_scale),
+            y=alt.Y(f"{field}:Q", title=title, scale=y_scale,
+                    axis=alt.Axis(minExtent=Y_AXIS_WIDTH, maxExtent=Y_AXIS_WIDTH)),
             # Below the chart, in columns: every optimizer listed, however many are on.
             color=alt.Color("optimizer:N", scale=colours,
-                            legend=alt.Legend(title=None, orient="bottom", columns=4, symbolLimit=0, labelLimit=120)),
+                            legend=alt.Legend(title=None, orient="bottom", columns=4, symbolLimit=0, labelLimit=120)
+                            if with_legend else None),
             opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
-            tooltip=["optimizer:N", "step:Q", alt.Tooltip("loss:Q", format=".6g"), alt.Tooltip("grad_norm:Q", format=".3g")],
+            tooltip=["optimizer:N", "step:Q", *(alt.Tooltip(f"{name}:Q", format=f) for name, f in tooltip)],
         )
         .add_params(highlight)
         .properties(height=250)
     )
+
+
+def schedule_chart(legend: list[tuple[str, str]], field: str, title: str) -> alt.Chart:
+    """A schedule's lr (or momentum) per step, drawn as the constant it is within each step.
+    No legend: the lines have the colours of the loss chart's just above."""
+    return _line_chart(legend, field, title, log=False, tooltip=((field, ".4g"),), interpolate="step-after",
+                       with_legend=False)
 
 
 def loss_chart(legend: list[tuple[str, str]], has_f_min: bool, data=alt.Undefined) -> alt.Chart:

@@ -7,14 +7,14 @@ style of optax:
     state = opt.init(params)                          # params: (N, 2)
     params, state = opt.step(params, grad, state, t)  # t = 1, 2, ... the step number
 
-`state` is a NamedTuple of per-point arrays (each of shape (N, 2), (N,) or (N, k)), so a run
-engine can index it by point and the dashboard can show it. Nothing is mutated in place. An
+`state` is a NamedTuple of per-point arrays (each of shape (N, 2), (N,), (N, k) or (N, k, 2)),
+so a run engine can index it by point and the dashboard can show it. Nothing is mutated in place. An
 optimizer with `needs_loss = True` (Eve) also needs `loss = f(params)`, shape (N,).
 One with `needs_function = True` also gets `function=` (the TestFunction), to evaluate f, its
 gradient or its Hessian at points of its choosing (a line search, Newton's Hessian).
 
-How an update is written. All but Eve and YellowFin act on each coordinate separately, and
-say so in one static function of numbers:
+How an update is written. All but Eve, YellowFin and Adafactor act on each coordinate
+separately, and say so in one static function of numbers:
 
     state = ("exp_avg", "exp_avg_sq")                 # per-coordinate arrays, zero at first
     def coefficients(self, t): ...                    # the numbers of step t (a tuple)
@@ -24,8 +24,8 @@ say so in one static function of numbers:
 `update` uses only arithmetic, `np.sqrt`, `np.abs`, `np.sign`, `np.maximum`, `np.minimum`,
 helpers marked `register_jitable`, and `if` on its coefficients. `step` runs it with numpy on
 whole arrays; the engine (core/engine.py) compiles the same function with numba into a loop
-over the coordinates of many starts. Eve and YellowFin, whose rules mix a point's two
-coordinates, override `init` and `step` instead (numpy only).
+over the coordinates of many starts. Eve, YellowFin and Adafactor, whose rules mix a point's
+two coordinates, override `init` and `step` instead (numpy only), as do L-BFGS and Newton.
 
 A look inside: `opt.internals(state, t)` returns named per-point quantities after step t (the
 names are listed in INTERNALS), e.g. the effective step size per coordinate.
@@ -80,6 +80,14 @@ INTERNALS: dict[str, str] = {
     "h_max": "YellowFin's estimate of the largest curvature",
     "variance C": "YellowFin's estimate of the gradient variance",
     "distance D": "YellowFin's estimate of the distance to the optimum",
+    "direction norm": "L-BFGS's ‖d‖, its quasi-Newton direction −H∇f (its effective step size is "
+                      "the step length τ along d)",
+    "initial Hessian scale": "L-BFGS's γ = sᵀy / yᵀy: its inverse Hessian model starts from γ I",
+    "history length": "L-BFGS's number of stored (s, y) pairs",
+    "evaluations": "L-BFGS's evaluations of f and ∇f in the step (1, plus the line search's)",
+    "smallest curvature": "Newton's λ₁, the Hessian's smaller eigenvalue where the step was taken "
+                          "(negative at a saddle: that direction's step is flipped to go downhill)",
+    "largest curvature": "Newton's λ₂, the Hessian's larger eigenvalue where the step was taken",
 }
 """Every name `Optimizer.internals` may return, with its meaning. Each value has shape (N,),
 or () where it is the same at every point (a stateless optimizer's step size)."""
@@ -107,6 +115,7 @@ class Optimizer:
     paper: ClassVar[str] = ""  # whose method it is, "Authors, year"
     needs_loss: ClassVar[bool] = False  # True if step() needs f(params) as `loss`
     needs_function: ClassVar[bool] = False  # True if step() needs the TestFunction as `function`
+    CHOICES: ClassVar[dict[str, tuple]] = {}  # hyperparameters that take one of a few values: those values
     state: ClassVar[tuple[str, ...]] = ()  # names of the per-coordinate state arrays of `update`
     State: ClassVar[type]  # their NamedTuple, made from `state`
     update: ClassVar[Callable | None] = None  # (x, g, *state, *coefficients(t)) -> (x, *state), or x
@@ -1013,12 +1022,14 @@ def yellowfin_single_step(h_min, h_max, C, D):
     return (1 - gap) ** 2, _ratio_or_zero(gap * gap, h_min)
 
 
-def _check_count(owner: str, name: str, value, low: int) -> None:
-    """Raise ValueError unless value is a whole number ≥ low (10 and 10.0 both pass)."""
+def _check_count(owner: str, name: str, value, low: int, high: int | None = None) -> None:
+    """Raise ValueError unless value is a whole number ≥ low (and ≤ high, if given); 10 and
+    10.0 both pass."""
     whole = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) \
         and float(value).is_integer()
-    if not whole or value < low:
-        raise ValueError(f"{owner}: invalid {name} {value!r}; accepted: a whole number >= {low}")
+    if not whole or value < low or (high is not None and value > high):
+        accepted = f"a whole number >= {low}" if high is None else f"a whole number in [{low}, {high}]"
+        raise ValueError(f"{owner}: invalid {name} {value!r}; accepted: {accepted}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -1149,13 +1160,665 @@ class YellowFin(Optimizer):
 # ---------------------------------------------------------------------------------------
 # More of torch.optim: Rprop, ASGD, Adafactor
 # ---------------------------------------------------------------------------------------
+def _check_pair(owner: str, name: str, value, meaning: str) -> None:
+    if not (isinstance(value, (tuple, list)) and len(value) == 2):
+        raise ValueError(f"{owner}: {name} must be a pair {meaning}, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rprop(Optimizer):
+    r"""Rprop (resilient backpropagation), as torch.optim.Rprop.
+
+    η_t = η₊ where g_t g'_{t−1} > 0,  η₋ where g_t g'_{t−1} < 0,  1 where it is 0
+    Δ_t = min(max(η_t Δ_{t−1}, Δ_min), Δ_max)                        (Δ_0 = γ)
+    g'_t = 0 where g_t g'_{t−1} < 0, else g_t
+    x_t = x_{t−1} − Δ_t sign(g'_t)
+
+    per coordinate, with g_t = ∇f(x_{t−1}), g'_0 = 0, (η₋, η₊) = etas and
+    (Δ_min, Δ_max) = step_sizes. Only the gradient's sign is used: a coordinate's step grows
+    while its sign holds; when the sign flips the step shrinks and that coordinate does not
+    move (torch's variant, known as iRprop⁻; the paper also takes the previous step back).
+    Riedmiller & Braun, "A Direct Adaptive Method for Faster Backpropagation Learning: The
+    RPROP Algorithm" (1993).
+    """
+
+    name: ClassVar[str] = "rprop"
+    title: ClassVar[str] = "Rprop"
+    note: ClassVar[str] = (
+        "Ignores the gradient's size and keeps a step size per coordinate: it grows while the "
+        "gradient's sign stays the same and is cut when the sign flips.")
+    paper: ClassVar[str] = "Riedmiller & Braun, 1993"
+    state = ("prev", "step_size")
+
+    lr: float = 1e-2
+    etas: tuple[float, float] = (0.5, 1.2)
+    step_sizes: tuple[float, float] = (1e-6, 50.0)
+
+    def check(self) -> None:
+        super().check()
+        _check_pair(self.name, "etas", self.etas, "(etaminus, etaplus), 0 < etaminus < 1 < etaplus")
+        check_range(self.name, "etas[0]", self.etas[0], 0.0, 1.0, low_open=True)
+        check_range(self.name, "etas[1]", self.etas[1], 1.0, low_open=True)
+        _check_pair(self.name, "step_sizes", self.step_sizes, "(min, max), 0 <= min <= max")
+        check_range(self.name, "step_sizes[0]", self.step_sizes[0], 0.0)
+        check_range(self.name, "step_sizes[1]", self.step_sizes[1], float(self.step_sizes[0]))
+
+    def init(self, params):
+        """g'_0 = 0 and every step size Δ_0 = lr."""
+        return self.State(np.zeros_like(params, dtype=float), np.full_like(params, self.lr, dtype=float))
+
+    def coefficients(self, t):
+        return self.etas[0], self.etas[1], self.step_sizes[0], self.step_sizes[1]
+
+    @staticmethod
+    def update(x, g, prev, step_size, etaminus, etaplus, step_size_min, step_size_max):
+        agreement = np.sign(g * prev)
+        held = np.maximum(agreement, 0.0)  # 1 where the sign held, else 0
+        flipped = np.maximum(-agreement, 0.0)  # 1 where it flipped, else 0
+        factor = held * etaplus + flipped * etaminus + (1.0 - held - flipped)  # exactly η₊, η₋ or 1
+        step_size = np.minimum(np.maximum(step_size * factor, step_size_min), step_size_max)
+        g = g * (1.0 - flipped)
+        return x - np.sign(g) * step_size, g, step_size
+
+    def effective_step_size(self, state, t):
+        """Δ_t, the distance each coordinate moved at step t (unless its sign flipped)."""
+        return state.step_size
+
+
+@dataclass(frozen=True, kw_only=True)
+class ASGD(Optimizer):
+    r"""Averaged SGD, as torch.optim.ASGD: SGD with a decaying step size, a decay term, and
+    the running average of its points.
+
+    η_t = γ / (1 + λγ(t − 1))^α;   μ_t = 1 / max(1, t − 1 − t₀)
+    x_t = (1 − λη_t) x_{t−1} − η_t g_t
+    x̄_t = x_t where μ_t = 1, else x̄_t = x̄_{t−1} + μ_t (x_t − x̄_{t−1})
+
+    with g_t = ∇f(x_{t−1}) + w x_{t−1} (w = weight_decay, λ = lambd). The path is x_t; x̄_t
+    (`ax` in the state) is the average Polyak and Juditsky prove converges faster: from step
+    t₀ + 2 on it is the mean of the points since then (before, it is the point itself). The
+    schedule of η and the decay term 1 − λη are torch's form, not the paper's.
+    Polyak & Juditsky, "Acceleration of Stochastic Approximation by Averaging" (1992).
+    """
+
+    name: ClassVar[str] = "asgd"
+    title: ClassVar[str] = "ASGD"
+    note: ClassVar[str] = (
+        "Gradient descent with a slowly shrinking step, which also keeps the average of its points "
+        "since step t₀: on noisy gradients that average settles where the points jitter.")
+    paper: ClassVar[str] = "Polyak & Juditsky, 1992"
+    state = ("ax",)
+
+    lr: float = 1e-2
+    lambd: float = 1e-4
+    alpha: float = 0.75
+    t0: float = 1e6
+    weight_decay: float = 0.0
+
+    def check(self) -> None:
+        super().check()
+        check_range(self.name, "lambd", self.lambd, 0.0)
+        check_range(self.name, "alpha", self.alpha, 0.0)
+        check_range(self.name, "t0", self.t0, 0.0)
+        check_range(self.name, "weight_decay", self.weight_decay, 0.0)
+
+    def _eta(self, t: int) -> float:
+        """η_t, in torch's order of operations."""
+        return self.lr / ((1 + self.lambd * self.lr * (t - 1)) ** self.alpha)
+
+    def coefficients(self, t):
+        eta = self._eta(t)
+        return eta, 1 - self.lambd * eta, 1 / max(1, (t - 1) - self.t0), self.weight_decay
+
+    @staticmethod
+    def update(x, g, ax, eta, decay, mu, weight_decay):
+        x, g = weight_decayed(x, g, weight_decay, eta, False)
+        x = x * decay - eta * g
+        if mu != 1:
+            return x, ax + (x - ax) * mu
+        return x, x
+
+    def effective_step_size(self, state, t):
+        """η_t, the factor on the gradient at step t."""
+        return np.full(state.ax.shape, self._eta(t))
+
+
+class AdafactorState(NamedTuple):
+    variance: np.ndarray  # v_t, the running average of g²
+    step_scale: np.ndarray  # (N,): α_t / max(1, RMS(u_t)/d), the factor on u_t (for the look inside)
+
+
+_RMS_OF_TWO = 2**0.5  # a start's parameter has two elements: RMS(v) = ‖v‖ / √2
+
+
+@dataclass(frozen=True, kw_only=True)
+class Adafactor(Optimizer):
+    r"""Adafactor, as torch.optim.Adafactor, on each start as one parameter vector of two
+    elements.
+
+    ρ_t = min(γ, 1/√t);   α_t = max(ε₂, RMS(x_{t−1})) ρ_t;   β̂_t = 1 − t^τ
+    v_t = β̂_t v_{t−1} + (1 − β̂_t) g_t²
+    u_t = g_t / √max(v_t, ε₁²);   û_t = u_t / max(1, RMS(u_t) / d)
+    x_t = (1 − γλ) x_{t−1} − α_t û_t
+
+    with g_t = ∇f(x_{t−1}), τ = beta2_decay, (ε₁, ε₂) = eps (ε₁ = None: the machine epsilon),
+    RMS(v) = ‖v‖/√2. The step is relative to the point's size (α_t), and the RMS of the
+    point and of u mix the two coordinates. A vector's second moment is not factored (the
+    row/column factors apply to matrices), so v is kept per coordinate. torch's variant of
+    the paper: ε₁ bounds √v from below instead of being added to g², γ caps the relative
+    step ρ_t (the paper's 10⁻²) and scales the weight decay, and there is no momentum.
+    Shazeer & Stern, "Adafactor: Adaptive Learning Rates with Sublinear Memory Cost" (2018).
+    """
+
+    name: ClassVar[str] = "adafactor"
+    title: ClassVar[str] = "Adafactor"
+    note: ClassVar[str] = (
+        "Steps in proportion to the size of the point itself, each coordinate scaled by its running "
+        "gradient size as in RMSprop, and the whole step capped in length.")
+    paper: ClassVar[str] = "Shazeer & Stern, 2018"
+    State: ClassVar[type] = AdafactorState
+
+    lr: float = 1e-2
+    beta2_decay: float = -0.8
+    eps: tuple[float | None, float] = (None, 1e-3)
+    d: float = 1.0
+    weight_decay: float = 0.0
+
+    def check(self) -> None:
+        super().check()
+        check_range(self.name, "beta2_decay", self.beta2_decay, -math.inf, 0.0, low_open=True, high_open=False)
+        _check_pair(self.name, "eps", self.eps, "(eps1, eps2), eps1 None or >= 0, eps2 >= 0")
+        if self.eps[0] is not None:
+            check_range(self.name, "eps[0]", self.eps[0], 0.0)
+        check_range(self.name, "eps[1]", self.eps[1], 0.0)
+        check_range(self.name, "d", self.d, 1.0)
+        check_range(self.name, "weight_decay", self.weight_decay, 0.0)
+
+    @property
+    def _eps1(self) -> float:
+        return float(np.finfo(float).eps) if self.eps[0] is None else float(self.eps[0])
+
+    def init(self, params):
+        return AdafactorState(np.zeros_like(params, dtype=float), np.zeros(np.shape(params)[:-1]))
+
+    def step(self, params, grad, state, t, loss=None):
+        eps1 = self._eps1
+        rho = min(self.lr, 1 / (float(t) ** 0.5))
+        alpha = np.maximum(self.eps[1], np.linalg.norm(params, axis=-1) / _RMS_OF_TWO) * rho
+        if self.weight_decay != 0:
+            params = params * (1 - self.lr * self.weight_decay)
+        variance = lerp(state.variance, grad * grad, float(t) ** self.beta2_decay)
+        u = grad * (1.0 / np.sqrt(np.maximum(variance, eps1 * eps1)))
+        scale = alpha / np.maximum(1.0, np.linalg.norm(u, axis=-1) / (_RMS_OF_TWO * self.d))
+        return params + -scale[..., None] * u, AdafactorState(variance, scale)
+
+    def effective_step_size(self, state, t):
+        """α_t / max(1, RMS(u_t)/d) / √max(v_t, ε₁²): the factor on g_t."""
+        eps1 = self._eps1
+        return state.step_scale[..., None] / np.sqrt(np.maximum(state.variance, eps1 * eps1))
+
+    def internals(self, state, t):
+        out = super().internals(state, t)
+        out["second moment x"], out["second moment y"] = state.variance[..., 0], state.variance[..., 1]
+        return out
 
 
 # ---------------------------------------------------------------------------------------
 # Quasi-Newton: L-BFGS (torch.optim.LBFGS, one iteration per step)
 # ---------------------------------------------------------------------------------------
+def _dot(a, b):
+    """a·b over the last axis of (..., 2) arrays, summed as torch's dot of two numbers."""
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1]
+
+
+def lbfgs_two_loop(grad, old_dirs, old_stps, ro, num_old, H_diag):
+    r"""The L-BFGS direction d = −H g of each point, by the two-loop recursion (Nocedal & Wright,
+    Numerical Optimization, Algorithm 7.4; Liu & Nocedal 1989), as torch computes it:
+
+        q ← −g
+        for i = newest … oldest:   α_i = ρ_i s_iᵀq;   q ← q − α_i y_i
+        r ← γ q                                        (H⁰ = γ I, γ = H_diag)
+        for i = oldest … newest:   β_i = ρ_i y_iᵀr;   r ← r + (α_i − β_i) s_i
+        d = r
+
+    with the stored pairs s_i = x_{i+1} − x_i, y_i = ∇f(x_{i+1}) − ∇f(x_i), ρ_i = 1 / y_iᵀs_i.
+    H is BFGS's inverse Hessian approximation, built from γI by the stored pairs.
+
+    grad (n, 2); the pairs age-major (each pair of all points contiguous): old_dirs (y) and
+    old_stps (s) (k, n, 2), ro (k, n), oldest first. A point's num_old pairs are the last ones,
+    k − num_old … k − 1, and the places before them hold zeros: masking their coefficients
+    α_i and α_i − β_i to 0 leaves q and r exactly as they were, so each point follows its own
+    recursion exactly."""
+    k = len(ro)
+    first = k - num_old  # each point's oldest pair
+    alpha = np.empty((k, len(grad)))
+    q = -grad
+    for i in range(k - 1, -1, -1):
+        alpha[i] = np.where(i >= first, _dot(old_stps[i], q) * ro[i], 0.0)
+        q = q - alpha[i, :, None] * old_dirs[i]
+    r = q * H_diag[:, None]
+    for i in range(k):
+        beta = _dot(old_dirs[i], r) * ro[i]
+        r = r + np.where(i >= first, alpha[i] - beta, 0.0)[:, None] * old_stps[i]
+    return r
+
+
+def _remember(memory, new, where):
+    """memory (N, m, ...), newest last, with `new` appended (and its oldest entry dropped) at
+    the points `where`; a new array."""
+    out = np.empty_like(memory)
+    out[:, :-1], out[:, -1] = memory[:, 1:], new
+    unchanged = ~where
+    out[unchanged] = memory[unchanged]
+    return out
+
+
+def _cubic_interpolate(x1, f1, g1, x2, f2, g2, low=None, high=None):
+    """The minimizer of the cubic through (x1, f1) and (x2, f2) with slopes g1, g2, clipped to
+    [low, high] (default: between x1 and x2); the middle of that interval where the cubic has
+    no minimizer (Nocedal & Wright, eq. 3.59; torch's `_cubic_interpolate`, from minFunc):
+
+        d₁ = g1 + g2 − 3 (f1 − f2) / (x1 − x2),   d₂ = √(d₁² − g1 g2)
+        x = x2 − (x2 − x1) (g2 + d₂ − d₁) / (g2 − g1 + 2 d₂)     (x1 ≤ x2; mirrored otherwise)
+    """
+    if low is None:
+        forward = x1 <= x2
+        low, high = np.where(forward, x1, x2), np.where(forward, x2, x1)
+    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    d2_square = d1**2 - g1 * g2
+    real = d2_square >= 0
+    d2 = np.sqrt(np.where(real, d2_square, 0.0))
+    minimizer = np.where(x1 <= x2, x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2)),
+                         x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2)))
+    return np.where(real, np.minimum(np.maximum(minimizer, low), high), (low + high) / 2.0)
+
+
+def strong_wolfe(function, x, d, f, gtd, t, max_ls, tolerance_change=1e-9, c1=1e-4, c2=0.9):
+    r"""torch's strong-Wolfe line search (`torch.optim.lbfgs._strong_wolfe`) along d from each
+    point x, on whole arrays: φ(t) = f(x + t d), φ′(t) = ∇f(x + t d)ᵀd, φ(0) = f, φ′(0) = gtd < 0.
+    It looks for a step t with
+
+        φ(t) ≤ φ(0) + c₁ t φ′(0)          (sufficient decrease)
+        |φ′(t)| ≤ −c₂ φ′(0)                (curvature, strong form)
+
+    Bracketing (Nocedal & Wright, Algorithm 3.5): from the initial t, stop when φ(t) fails the
+    decrease test or is no lower than the previous trial (bracket [t_prev, t]), when the
+    curvature test holds (done), or when φ′(t) ≥ 0 (bracket [t_prev, t]); else extrapolate to
+    the cubic's minimizer clipped to [t + 0.01 (t − t_prev), 10 t]. Zoom (Algorithm 3.6):
+    shrink the bracket by the cubic's minimizer (pulled 10% of the bracket inside when it lands
+    at an end twice in a row), keeping the lower end, until both tests hold or the bracket is
+    shorter than tolerance_change / max|d|. At most max_ls evaluations after the first; if
+    they run out while bracketing, the bracket is [0, t]. The answer is the bracket's lower end.
+
+    Each point searches on its own: the loops run over the points still searching, each
+    iteration on all of them at once. Returns (t, evaluations, trials): the step length, the
+    evaluations of f and ∇f made, and the trial points x + t d in order, (n, max_ls + 1, 2),
+    NaN after the last. (torch also returns φ and ∇f at t, which one iteration does not use.)"""
+    n = len(x)
+    d_norm = np.abs(d).max(axis=-1)
+    evaluations = np.zeros(n, dtype=np.int64)
+    trials = np.full((n, max_ls + 1, 2), np.nan)
+
+    def phi(rows, step):
+        """φ and φ′ at t = step for the points `rows`, noting the trial points."""
+        points = x[rows] + step[:, None] * d[rows]
+        trials[rows, evaluations[rows]] = points
+        evaluations[rows] += 1
+        value = np.array(np.broadcast_to(np.asarray(function(points), dtype=float), rows.shape))
+        return value, _dot(function.gradient(points), d[rows])
+
+    everyone = np.arange(n)
+    t = np.array(t, dtype=float)
+    f_new, gtd_new = phi(everyone, t)
+    t_prev, f_prev, gtd_prev = np.zeros(n), f.copy(), gtd.copy()
+    ls_iter = np.zeros(n, dtype=np.int64)
+    # The bracket's two ends (t, φ, φ′), in torch's order; `low` is the end with the lower φ.
+    bracket, bracket_f, bracket_gtd = np.zeros((n, 2)), np.zeros((n, 2)), np.zeros((n, 2))
+    done = np.zeros(n, dtype=bool)
+    bracketed = np.zeros(n, dtype=bool)
+
+    # Bracketing: the points still extrapolating.
+    extrapolating = ls_iter < max_ls
+    while (rows := np.flatnonzero(extrapolating)).size:
+        step, value, slope = t[rows], f_new[rows], gtd_new[rows]
+        too_high = (value > f[rows] + c1 * step * gtd[rows]) | ((ls_iter[rows] > 1) & (value >= f_prev[rows]))
+        wolfe = ~too_high & (np.abs(slope) <= -c2 * gtd[rows])
+        uphill = ~too_high & ~wolfe & (slope >= 0)
+        onward = rows[~(too_high | wolfe | uphill)]  # still going down: extrapolate
+        ends = rows[too_high | uphill]  # the bracket [t_prev, t] holds a good step
+        bracket[ends] = np.stack([t_prev[ends], t[ends]], axis=-1)
+        bracket_f[ends] = np.stack([f_prev[ends], f_new[ends]], axis=-1)
+        bracket_gtd[ends] = np.stack([gtd_prev[ends], gtd_new[ends]], axis=-1)
+        bracketed[ends] = True
+        found = rows[wolfe]
+        bracket[found, 0], bracket_f[found, 0], done[found] = t[found], f_new[found], True
+        step = t[onward]
+        new_step = _cubic_interpolate(t_prev[onward], f_prev[onward], gtd_prev[onward], step, f_new[onward],
+                                      gtd_new[onward], step + 0.01 * (step - t_prev[onward]), step * 10)
+        t_prev[onward], f_prev[onward], gtd_prev[onward] = step, f_new[onward], gtd_new[onward]
+        t[onward] = new_step
+        f_new[onward], gtd_new[onward] = phi(onward, new_step)
+        ls_iter[onward] += 1
+        extrapolating[rows] = False
+        extrapolating[onward] = ls_iter[onward] < max_ls
+    spent = np.flatnonzero(~done & ~bracketed)  # evaluations ran out while extrapolating
+    bracket[spent] = np.stack([np.zeros(len(spent)), t[spent]], axis=-1)
+    bracket_f[spent] = np.stack([f[spent], f_new[spent]], axis=-1)
+    bracket_gtd[spent] = np.stack([gtd[spent], gtd_new[spent]], axis=-1)
+    low = np.where(done | (bracket_f[:, 0] <= bracket_f[:, 1]), 0, 1)
+
+    # Zoom: the points whose bracket still holds no step satisfying both tests.
+    insufficient = np.zeros(n, dtype=bool)  # the last trial was close to an end of the bracket
+    zooming = ~done & (ls_iter < max_ls)
+    while (rows := np.flatnonzero(zooming)).size:
+        short = np.abs(bracket[rows, 1] - bracket[rows, 0]) * d_norm[rows] < tolerance_change
+        zooming[rows[short]] = False
+        rows = rows[~short]
+        if not rows.size:
+            break
+        (a, b), (fa, fb), (ga, gb) = bracket[rows].T, bracket_f[rows].T, bracket_gtd[rows].T
+        step = _cubic_interpolate(a, fa, ga, b, fb, gb)
+        top, bottom = np.maximum(a, b), np.minimum(a, b)
+        margin = 0.1 * (top - bottom)
+        near_end = np.minimum(top - step, step - bottom) < margin
+        pull_in = near_end & (insufficient[rows] | (step >= top) | (step <= bottom))
+        step = np.where(pull_in, np.where(np.abs(step - top) < np.abs(step - bottom), top - margin, bottom + margin),
+                        step)
+        insufficient[rows] = near_end & ~pull_in
+        value, slope = phi(rows, step)
+        ls_iter[rows] += 1
+
+        lo, hi = low[rows], 1 - low[rows]
+        too_high = (value > f[rows] + c1 * step * gtd[rows]) | (value >= bracket_f[rows, lo])
+        # Too high: the trial replaces the high end.
+        r, h = rows[too_high], hi[too_high]
+        bracket[r, h], bracket_f[r, h], bracket_gtd[r, h] = step[too_high], value[too_high], slope[too_high]
+        low[r] = np.where(bracket_f[r, 0] <= bracket_f[r, 1], 0, 1)
+        # Low enough: the trial replaces the low end (the old low end becomes the high end if
+        # the slope there points away from it); both tests holding ends the search.
+        ok = ~too_high
+        r, l, h, step, value, slope = rows[ok], lo[ok], hi[ok], step[ok], value[ok], slope[ok]
+        wolfe = np.abs(slope) <= -c2 * gtd[r]
+        done[r[wolfe]] = True
+        flip = ~wolfe & (slope * (bracket[r, h] - bracket[r, l]) >= 0)
+        rf, lf, hf = r[flip], l[flip], h[flip]
+        for ends in (bracket, bracket_f, bracket_gtd):
+            ends[rf, hf] = ends[rf, lf]
+        bracket[r, l], bracket_f[r, l], bracket_gtd[r, l] = step, value, slope
+        zooming[rows] = ~done[rows] & (ls_iter[rows] < max_ls)
+    return bracket[everyone, low], evaluations, trials
+
+
+class LBFGSState(NamedTuple):
+    d: np.ndarray  # (N, 2): the last direction (torch's state "d")
+    t: np.ndarray  # (N,): the last step length (torch's "t"; set also where the step was skipped)
+    prev_flat_grad: np.ndarray  # (N, 2): the gradient at the start of the last iteration
+    H_diag: np.ndarray  # (N,): γ = sᵀy / yᵀy of the newest pair, the scale of H⁰ = γ I
+    n_iter: np.ndarray  # (N,) int: iterations so far (a step stopped by tolerance_grad is none)
+    old_dirs: np.ndarray  # (N, history_size, 2): the y's, oldest first, the newest at the end
+    old_stps: np.ndarray  # (N, history_size, 2): the s's, in the same places
+    ro: np.ndarray  # (N, history_size): ρ = 1 / yᵀs, in the same places
+    num_old: np.ndarray  # (N,) int: pairs in memory (the last num_old places; zeros before them)
+    step_length: np.ndarray  # (N,): the τ the last step moved by along d, 0 where it did not move
+    evaluations: np.ndarray  # (N,) int: evaluations of f and ∇f made by the last step
+    trials: np.ndarray  # (N, max_eval or 0, 2): the last step's line-search trial points, NaN-padded
+
+
+@dataclass(frozen=True, kw_only=True)
+class LBFGS(Optimizer):
+    r"""L-BFGS: a quasi-Newton method that models the inverse Hessian from its last m steps;
+    one step is one iteration of torch.optim.LBFGS(max_iter=1).step(closure).
+
+    d_t = −g_t at t = 1, else d_t = −H_t g_t      (two-loop recursion, `lbfgs_two_loop`)
+    x_t = x_{t−1} + τ_t d_t
+
+    with g_t = ∇f(x_{t−1}). H_t is BFGS's inverse Hessian approximation from H⁰ = γ I and the
+    last m = history_size pairs s = τ_{t−1} d_{t−1}, y = g_t − g_{t−1}; a pair is stored only
+    where yᵀs > 1e-10, and then γ = sᵀy / yᵀy. Step length: τ_1 = min(1, 1/‖g_1‖₁)·lr, then
+    τ_t = lr; with line_search_fn="strong_wolfe" that is the first trial of torch's strong-Wolfe
+    search (`strong_wolfe`, c₁ = 1e-4, c₂ = 0.9), with at most max_eval − 1 evaluations after its
+    first. Liu & Nocedal, "On the limited memory BFGS method for large scale optimization"
+    (1989), Mathematical Programming 45; Nocedal & Wright, Numerical Optimization (2006),
+    Algorithms 7.4, 3.5 and 3.6.
+
+    What is followed, exactly: torch's `LBFGS.step` with max_iter=1, one torch optimizer per
+    start, down to its order of operations (tests/test_lbfgs.py compares the paths).
+      * No move where max|g| ≤ tolerance_grad: torch returns at once, the state is kept and the
+        iteration is not counted. No move either where gᵀd > −tolerance_change (d is no descent
+        direction): that iteration counts (d, τ, the memory and the gradient are updated).
+      * The gradient is the one the engine passes, torch's closure at the current point (with
+        the run's gradient noise, if any); the line search evaluates f and ∇f itself, exactly.
+      * Evaluations per step (`evaluations`): 1, the gradient, plus the line search's; without
+        a line search torch evaluates nothing more in its last iteration.
+      * torch's prev_loss is not kept: with max_iter=1 the loop ends before its tests read it.
+      * The line search ends a zoom whose bracket is shorter than 1e-9 / max|d|, whatever
+        tolerance_change is: torch does not pass tolerance_change on to `_strong_wolfe`.
+      * max_eval, torch's bound on the evaluations of one step(closure): its default for
+        max_iter=1 is 1·5//4 = 1, which leaves the search no evaluation after its first. It
+        then keeps τ only if f decreased there, else the step does not move; with exact
+        gradients nothing changes, so every later step tries the same point again (Rosenbrock
+        from (−1.2, 1) never moves). A larger max_eval (torch's max_iter=20 comes with 25) runs
+        the whole bracketing and zoom.
+    """
+
+    name: ClassVar[str] = "lbfgs"
+    title: ClassVar[str] = "L-BFGS"
+    note: ClassVar[str] = (
+        "A quasi-Newton method: it estimates the curvature from its last steps and gradients, and "
+        "steps to the minimum of that model (optionally with a line search).")
+    paper: ClassVar[str] = "Liu & Nocedal, 1989"
+    State: ClassVar[type] = LBFGSState
+    needs_function: ClassVar[bool] = True  # for the line search
+    CHOICES: ClassVar[dict[str, tuple]] = {"line_search_fn": (None, "strong_wolfe")}
+
+    lr: float = 1.0
+    history_size: int = 100
+    tolerance_grad: float = 1e-7
+    tolerance_change: float = 1e-9
+    line_search_fn: str | None = None
+    max_eval: int = 1
+
+    def check(self) -> None:
+        super().check()
+        _check_count(self.name, "history_size", self.history_size, 1, 1000)
+        check_range(self.name, "tolerance_grad", self.tolerance_grad, 0.0)
+        check_range(self.name, "tolerance_change", self.tolerance_change, 0.0)
+        if self.line_search_fn not in self.CHOICES["line_search_fn"]:
+            raise ValueError(f"{self.name}: invalid line_search_fn {self.line_search_fn!r}; "
+                             "accepted: None or 'strong_wolfe'")
+        _check_count(self.name, "max_eval", self.max_eval, 1, 100)
+
+    def init(self, params):
+        n, m = len(params), int(self.history_size)
+        trials = int(self.max_eval) if self.line_search_fn else 0
+        return LBFGSState(
+            d=np.zeros((n, 2)), t=np.zeros(n), prev_flat_grad=np.zeros((n, 2)), H_diag=np.ones(n),
+            n_iter=np.zeros(n, dtype=np.int64), old_dirs=np.zeros((n, m, 2)), old_stps=np.zeros((n, m, 2)),
+            ro=np.zeros((n, m)), num_old=np.zeros(n, dtype=np.int64), step_length=np.zeros(n),
+            evaluations=np.zeros(n, dtype=np.int64), trials=np.full((n, trials, 2), np.nan),
+        )
+
+    def step(self, params, grad, state, t, loss=None, function=None):
+        """One iteration per point. `function` (the TestFunction) is needed for the line search;
+        `loss`, f(params), is evaluated there if not given."""
+        searching = self.line_search_fn == "strong_wolfe"
+        if searching and function is None:
+            raise ValueError(f"{self.name}: line_search_fn='strong_wolfe' needs function= (the TestFunction)")
+        params, grad = np.asarray(params, dtype=float), np.asarray(grad, dtype=float)
+        n, m = len(params), int(self.history_size)
+        with np.errstate(all="ignore"):  # a diverging point's infinities are the engine's to handle
+            moving = ~(np.abs(grad).max(axis=-1) <= self.tolerance_grad)  # else torch returns at once
+            n_iter = state.n_iter + moving
+            first, later = moving & (n_iter == 1), moving & (n_iter > 1)
+
+            # The memory: the last step's pair, where it saw positive curvature.
+            y = grad - state.prev_flat_grad
+            s = state.d * state.t[:, None]
+            ys = _dot(y, s)
+            new_pair = later & (ys > 1e-10)
+            old_dirs, old_stps, ro, num_old = state.old_dirs, state.old_stps, state.ro, state.num_old
+            H_diag = np.where(first, 1.0, state.H_diag)
+            if new_pair.any():
+                old_dirs, old_stps = _remember(old_dirs, y, new_pair), _remember(old_stps, s, new_pair)
+                ro = _remember(ro, 1.0 / ys, new_pair)
+                num_old = np.minimum(num_old + new_pair, m)
+                H_diag = np.where(new_pair, ys / _dot(y, y), H_diag)
+
+            # The direction and the first trial step length.
+            d = np.where(first[:, None], -grad, state.d)
+            if later.any():
+                rows = np.flatnonzero(later)
+                k = int(num_old[rows].max())  # the pairs in use, age-major for the recursion
+                pairs = [np.moveaxis(a[:, m - k:], 1, 0)[:, rows] for a in (old_dirs, old_stps, ro)]
+                d[rows] = lbfgs_two_loop(grad[rows], *pairs, num_old[rows], H_diag[rows])
+            inverse_l1 = 1.0 / np.abs(grad).sum(axis=-1)
+            step = np.where(first, np.where(inverse_l1 < 1.0, inverse_l1, 1.0) * self.lr, float(self.lr))
+            gtd = _dot(grad, d)
+            go = moving & ~(gtd > -self.tolerance_change)  # torch stops where d is no descent direction
+
+            evaluations = np.ones(n, dtype=np.int64)
+            trials = np.full((n, int(self.max_eval) if searching else 0, 2), np.nan)
+            if searching and go.any():
+                rows = np.flatnonzero(go)
+                f = function(params[rows]) if loss is None else np.asarray(loss)[rows]
+                f = np.broadcast_to(np.asarray(f, dtype=float), rows.shape)
+                step[rows], used, trials[rows] = strong_wolfe(function, params[rows], d[rows], f, gtd[rows],
+                                                              step[rows], int(self.max_eval) - 1)
+                evaluations[rows] += used
+            new_params = np.where(go[:, None], params + step[:, None] * d, params)
+        return new_params, LBFGSState(
+            d=d, t=np.where(moving, step, state.t),
+            prev_flat_grad=np.where(moving[:, None], grad, state.prev_flat_grad),
+            H_diag=H_diag, n_iter=n_iter, old_dirs=old_dirs, old_stps=old_stps, ro=ro, num_old=num_old,
+            step_length=np.where(go, step, 0.0), evaluations=evaluations, trials=trials,
+        )
+
+    def effective_step_size(self, state, t):
+        """τ, the factor on the last step's direction d (the step is τ d), on both coordinates;
+        0 where the step did not move."""
+        return np.repeat(state.step_length[:, None], 2, axis=-1)
+
+    def internals(self, state, t):
+        return {
+            "effective step size x": state.step_length, "effective step size y": state.step_length,
+            "direction norm": np.linalg.norm(state.d, axis=-1),
+            "initial Hessian scale": state.H_diag,
+            "history length": state.num_old.astype(float),
+            "evaluations": state.evaluations.astype(float),
+        }
 
 
 # ---------------------------------------------------------------------------------------
 # Second order: Newton's method with the function's Hessian
 # ---------------------------------------------------------------------------------------
+def symmetric_eigen_2x2(a, b, c):
+    """Eigen-decomposition of symmetric [[a, b], [b, c]] in closed form, elementwise on arrays:
+    (λ₁, λ₂, v) with λ₁ ≤ λ₂ and v = (v_x, v_y) the unit eigenvector of λ₂; (−v_y, v_x) is λ₁'s.
+
+    λ = m ∓ r with m = (a + c)/2, r = √(((a − c)/2)² + b²). v ∝ (r + (a − c)/2, b) where a ≥ c,
+    else ∝ (b, r − (a − c)/2): both are λ₂'s eigenvector, and the one chosen has no cancellation.
+    Where r = 0 (a multiple of I) any basis will do: v = (1, 0)."""
+    half = 0.5 * (a - c)
+    radius = np.hypot(half, b)
+    mean = 0.5 * (a + c)
+    right = half >= 0
+    vx = np.where(right, radius + half, b)
+    vy = np.where(right, b, radius - half)
+    norm = np.hypot(vx, vy)
+    scalar = norm != 0  # r = 0; also keeps NaN, which goes on through the division
+    vx = np.divide(vx, norm, out=np.ones_like(norm), where=scalar)
+    vy = np.divide(vy, norm, out=np.zeros_like(norm), where=scalar)
+    return mean - radius, mean + radius, (vx, vy)
+
+
+class NewtonState(NamedTuple):
+    curvatures: np.ndarray  # (N, 2): λ₁ ≤ λ₂, the Hessian's eigenvalues where the last step was taken
+    step_size: np.ndarray  # (N, 2): γ × the diagonal of M⁻¹, the last step's matrix (see Newton)
+    hessian_evaluations: np.ndarray  # (N,) int: Hessians evaluated so far (one per step, with one gradient)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Newton(Optimizer):
+    r"""Newton's method with damping, saddle-free where the Hessian is not positive definite.
+
+    x_t = x_{t−1} − γ M⁻¹ g_t,   M = Σᵢ μᵢ vᵢ vᵢᵀ,   μᵢ = max(|λᵢ| + δ, |vᵢᵀ g_t| / L)
+
+    with g_t = ∇f(x_{t−1}), H = ∇²f(x_{t−1}) = Σᵢ λᵢ vᵢ vᵢᵀ (the 2×2 eigen-decomposition, in
+    closed form: `symmetric_eigen_2x2`), γ = lr, δ = damping and L the diagonal of the function's
+    domain. So the step is γ Σᵢ (vᵢᵀ g / μᵢ) vᵢ: per eigenvector, the gradient's component
+    divided by the curvature. Each step evaluates one gradient and one Hessian
+    (`function.hessian`: analytic for the built-in functions, symbolic for typed ones); the
+    state counts the Hessians (`hessian_evaluations`).
+
+    * Where H is positive definite, M = H + δI: Newton's method (γ = 1, δ = 0 finds the minimum of
+      a quadratic in one step; Nocedal & Wright, Numerical Optimization, 2006, §3.3), damped as by
+      Levenberg (1944) and Marquardt (1963): δ > 0 shortens the step, most along flat directions,
+      and turns it towards gradient descent with step γ/δ as δ grows.
+    * Where it is not (a saddle, a maximum), plain Newton would step towards that stationary point,
+      and (H + δI)⁻¹ would not even be defined where H + δI is singular. Saddle-free Newton
+      (Dauphin et al., "Identifying and attacking the saddle point problem in high-dimensional
+      non-convex optimization" (NeurIPS 2014), arXiv:1406.2572) replaces H by |H|, its eigenvalues by
+      their absolute values: along a direction of negative curvature the step then goes downhill,
+      away from the saddle, as far as the curvature says. δ is added after |·|, as the paper
+      damps |H|; so the rule is one formula, continuous in H, and it equals (H + δI)⁻¹ g wherever H
+      is positive semi-definite.
+    * The floor |vᵢᵀ g| / L: a zero eigenvalue with δ = 0 (a linear direction: abs(x) + abs(y),
+      max(x, y), an inflection line such as a cubic's) would make the step infinite, a tiny one
+      astronomically long. The floor caps the step along each eigenvector at γL, one diagonal of
+      the plotted domain: a step that long leaves the picture, so no step shorter than that is
+      changed. It is scale-free (f's and x's units cancel, as in Newton's step). A direction with
+      neither curvature nor slope gets no step.
+    """
+
+    name: ClassVar[str] = "newton"
+    title: ClassVar[str] = "Newton"
+    note: ClassVar[str] = (
+        "Divides the gradient by the curvature (the Hessian): one step to the minimum of a bowl. Where "
+        "the surface curves down, as at a saddle, it flips that direction to go downhill instead "
+        "(saddle-free Newton).")
+    paper: ClassVar[str] = "Newton–Raphson; saddle-free: Dauphin et al., 2014"
+    State: ClassVar[type] = NewtonState
+    needs_function: ClassVar[bool] = True  # for the Hessian
+
+    lr: float = 1.0
+    damping: float = 0.0
+
+    def check(self) -> None:
+        super().check()
+        check_range(self.name, "damping", self.damping, 0.0)
+
+    def init(self, params):
+        points = np.shape(params)[:-1]
+        return NewtonState(np.zeros(points + (2,)), np.zeros(points + (2,)), np.zeros(points, dtype=np.int64))
+
+    def step(self, params, grad, state, t, loss=None, function=None):
+        if function is None:
+            raise ValueError(f"{self.name}: step needs function= (the test function, for its Hessian)")
+        params, grad = np.asarray(params, dtype=float), np.asarray(grad, dtype=float)
+        hessian = np.asarray(function.hessian(params), dtype=float)
+        (x0, x1), (y0, y1) = function.domain
+        reach = math.hypot(x1 - x0, y1 - y0)  # L
+        with np.errstate(all="ignore"):  # a diverging point's infinities are the engine's to handle
+            low, high, (vx, vy) = symmetric_eigen_2x2(
+                hessian[..., 0, 0], 0.5 * (hessian[..., 0, 1] + hessian[..., 1, 0]), hessian[..., 1, 1])
+            inverse, step = [], 0.0
+            for curvature, (ux, uy) in ((low, (-vy, vx)), (high, (vx, vy))):
+                along = ux * grad[..., 0] + uy * grad[..., 1]  # vᵢᵀ g
+                mu = np.maximum(np.abs(curvature) + self.damping, np.abs(along) / reach)
+                over_mu = np.divide(1.0, mu, out=np.zeros_like(mu), where=mu != 0)  # 0: no curvature, no slope
+                inverse.append((over_mu, ux, uy))
+                step = step + (along * over_mu)[..., None] * np.stack([ux, uy], axis=-1)
+            new_params = params - self.lr * step
+            diagonal = sum(over_mu[..., None] * np.stack([ux * ux, uy * uy], axis=-1) for over_mu, ux, uy in inverse)
+        return new_params, NewtonState(np.stack([low, high], axis=-1), self.lr * diagonal,
+                                       state.hessian_evaluations + 1)
+
+    def effective_step_size(self, state, t):
+        """γ × the diagonal of M⁻¹: the factor on a coordinate's own gradient in the step (exactly
+        the step per gradient where H is diagonal; where it is not, the step mixes in the other
+        coordinate's gradient too). 0 along a direction with neither curvature nor slope."""
+        return state.step_size
+
+    def internals(self, state, t):
+        return {**super().internals(state, t), "smallest curvature": state.curvatures[..., 0],
+                "largest curvature": state.curvatures[..., 1]}

@@ -17,7 +17,8 @@ OPTIMIZER_CLASSES: dict[str, type[optimizers.Optimizer]] = {cls.name: cls for cl
     optimizers.SGD, optimizers.Momentum, optimizers.Nesterov, optimizers.RMSprop, optimizers.Adam,
     optimizers.AMSGrad, optimizers.AdamW, optimizers.NAdam, optimizers.RAdam, optimizers.Adamax,
     optimizers.Adagrad, optimizers.Adadelta, optimizers.Lion, optimizers.AdaBelief, optimizers.Eve,
-    optimizers.YellowFin,
+    optimizers.YellowFin, optimizers.Rprop, optimizers.ASGD, optimizers.Adafactor,
+    optimizers.LBFGS, optimizers.Newton,
 )}
 OPTIMIZERS: tuple[str, ...] = tuple(OPTIMIZER_CLASSES)
 
@@ -31,8 +32,9 @@ def get_function(name: str, **params) -> functions.TestFunction:
 def get_optimizer(name: str, **hyperparameters) -> optimizers.Optimizer:
     """The optimizer `name` with the given hyperparameters; raises ValueError on bad input."""
     cls = _lookup(OPTIMIZER_CLASSES, "optimizer", name, hyperparameters, "hyperparameter")
-    if isinstance(hyperparameters.get("betas"), list):
-        hyperparameters["betas"] = tuple(hyperparameters["betas"])
+    for key, value in hyperparameters.items():  # pairs (betas, etas, eps, ...) read from JSON are lists
+        if isinstance(value, list):
+            hyperparameters[key] = tuple(value)
     return cls(**hyperparameters)
 
 

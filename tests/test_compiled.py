@@ -34,6 +34,8 @@ SETTINGS = {
     "adadelta": [{"lr": 1.0, "weight_decay": 0.1}],
     "lion": [{"lr": 0.01, "weight_decay": 0.1}],
     "adabelief": [{"lr": 0.05}],
+    "rprop": [{"lr": 0.01}, {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)}],
+    "asgd": [{"lr": 0.01}, {"lr": 0.01, "lambd": 0.1, "alpha": 0.5, "t0": 10, "weight_decay": 0.1}],
 }
 CASES = [(name, hyper) for name, settings in SETTINGS.items() for hyper in settings]
 IDS = [f"{name}-{i}" for name, settings in SETTINGS.items() for i in range(len(settings))]
@@ -43,7 +45,7 @@ def test_settings_cover_every_element_wise_optimizer():
     element_wise = {name for name in core.OPTIMIZERS
                     if type(core.get_optimizer(name)).step is core.Optimizer.step}
     assert set(SETTINGS) == element_wise
-    assert element_wise == set(core.OPTIMIZERS) - {"eve", "yellowfin"}
+    assert element_wise == set(core.OPTIMIZERS) - {"eve", "yellowfin", "adafactor", "lbfgs", "newton"}
 
 
 def grid(function, n):
@@ -141,7 +143,7 @@ def test_an_update_numba_cannot_compile_steps_with_numpy():
 
 
 def test_optimizers_that_override_step_are_not_compiled():
-    for name in ("eve", "yellowfin"):
+    for name in ("eve", "yellowfin", "adafactor", "lbfgs"):
         assert engine.compiled_update(core.get_optimizer(name), wait=True) is None
 
 

@@ -25,6 +25,9 @@ SETTINGS = {
     "adam": {}, "amsgrad": {}, "adamw": {}, "nadam": {}, "radam": {}, "adamax": {},
     "adagrad": {"lr_decay": 0.1}, "adadelta": {}, "lion": {}, "adabelief": {}, "eve": {},
     "yellowfin": {"beta": 0.9, "curv_win_width": 3},
+    "rprop": {"step_sizes": (1e-3, 0.1)}, "asgd": {"lambd": 0.1, "t0": 1}, "adafactor": {"d": 1.5},
+    "lbfgs": {"history_size": 3},  # its line search needs the function: tests/test_lbfgs.py
+    "newton": {"damping": 0.1},
 }
 
 
@@ -38,7 +41,8 @@ def _run(optimizer, starts, steps, gradient=ROSENBROCK.gradient, function=ROSENB
     states = []
     for t in range(1, steps + 1):
         loss = function(params) if optimizer.needs_loss else None
-        params, state = optimizer.step(params, gradient(params), state, t, loss=loss)
+        extra = {"function": function} if optimizer.needs_function else {}
+        params, state = optimizer.step(params, gradient(params), state, t, loss=loss, **extra)
         states.append(state)
     return states
 
@@ -98,6 +102,9 @@ def test_expected_quantities():
         "eve": step_only | first | second | {"feedback d"},
         "yellowfin": step_only | {"tuned lr", "tuned momentum", "velocity norm", "h_min", "h_max",
                                   "variance C", "distance D"},
+        "rprop": step_only, "asgd": step_only, "adafactor": step_only | second,
+        "lbfgs": step_only | {"direction norm", "initial Hessian scale", "history length", "evaluations"},
+        "newton": step_only | {"smallest curvature", "largest curvature"},
     }
     assert set(expected) == set(core.OPTIMIZERS)
     for name, names in expected.items():
@@ -212,6 +219,10 @@ def _direction(name, optimizer, before, after, grad, t):
         return after.momentum_buffer
     if name == "yellowfin":  # x_t − x_{t−1} = −α g + μ (x_{t−1} − x_{t−2})
         return grad - (after.tuned_momentum / after.tuned_lr)[:, None] * before.velocity
+    if name == "rprop":  # the sign of the gradient it kept (0 where the sign flipped)
+        return np.sign(after.prev)
+    if name in ("asgd", "adafactor"):
+        return grad
     raise AssertionError(name)
 
 
@@ -219,7 +230,7 @@ def _direction(name, optimizer, before, after, grad, t):
     ("sgd", {}), ("momentum", {"momentum": 0.8}), ("rmsprop", {}), ("rmsprop", {"centered": True}),
     ("adam", {}), ("adam", {"bias_correction": False}), ("amsgrad", {}), ("adamw", {"weight_decay": 0.0}),
     ("radam", {}), ("adamax", {}), ("adagrad", {"lr_decay": 0.2}), ("adabelief", {}), ("eve", {"f_star": -1.0}),
-    ("yellowfin", {"beta": 0.9, "momentum": 0.4}),
+    ("yellowfin", {"beta": 0.9, "momentum": 0.4}), ("rprop", {}), ("asgd", {"lambd": 0.0}), ("adafactor", {}),
 ])
 def test_effective_step_size_times_direction_is_the_step(name, hyperparameters):
     optimizer = get_optimizer(name, lr=0.01, **hyperparameters)

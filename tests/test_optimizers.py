@@ -64,11 +64,12 @@ def test_matches_torch(index):
     np.testing.assert_allclose(result.points, POINTS[index], rtol=1e-9, atol=1e-12)
 
 
-NOT_IN_TORCH = {"lion", "adabelief", "eve", "yellowfin"}
+NOT_IN_TORCH = {"lion", "adabelief", "eve", "yellowfin", "newton"}
+OWN_REFERENCE = {"lbfgs"}  # against torch in its own test file (tests/test_lbfgs.py)
 
 
 def test_reference_covers_every_torch_optimizer():
-    torch_backed = set(core.OPTIMIZERS) - NOT_IN_TORCH
+    torch_backed = set(core.OPTIMIZERS) - NOT_IN_TORCH - OWN_REFERENCE
     for name in torch_backed:
         cases = [c for c in CASES if c["optimizer"] == name]
         assert any(not set(c["hyperparameters"]) - {"lr"} for c in cases), f"{name}: no defaults case"
@@ -135,6 +136,20 @@ def test_adabelief_matches_paper_algorithm():
         expected.append(tuple(theta))
     path = _run_steps(get_optimizer("adabelief", lr=lr, betas=(beta1, beta2), eps=eps), start, 3)
     np.testing.assert_allclose(path, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_asgd_keeps_the_average_of_its_points():
+    """x̄_t = x_t until step t₀ + 1, then the mean of x_{t₀+2}, ..., x_t (torch's ax)."""
+    t0 = 5
+    asgd = get_optimizer("asgd", lr=0.01, t0=t0)
+    params = np.array([[0.2, 0.5], [-1.0, 0.3]])
+    state, path = asgd.init(params), [params]
+    for t in range(1, 21):
+        grad = np.stack(_quadratic_gradient(params[:, 0], params[:, 1]), axis=-1)
+        params, state = asgd.step(params, grad, state, t)
+        path.append(params)
+        expected = params if t <= t0 + 1 else np.mean(path[t0 + 2:], axis=0)
+        np.testing.assert_allclose(state.ax, expected, rtol=1e-13, atol=1e-15)
 
 
 # ---------------------------------------------------------------------------------------
@@ -293,6 +308,33 @@ SPECIFIC = {
         ({"curv_win_width": 0}, "invalid curv_win_width 0; accepted: a whole number >= 1"),
         ({"curv_win_width": 2.5}, "invalid curv_win_width 2.5"),
     ],
+    "rprop": [
+        ({"etas": (0.5,)}, "etas must be a pair"),
+        ({"etas": (0.0, 1.2)}, "invalid etas[0] 0.0; accepted range (0.0, 1.0)"),
+        ({"etas": (1.0, 1.2)}, "invalid etas[0] 1.0; accepted range (0.0, 1.0)"),
+        ({"etas": (0.5, 1.0)}, "invalid etas[1] 1.0; accepted range (1.0, inf)"),
+        ({"step_sizes": 1e-6}, "step_sizes must be a pair"),
+        ({"step_sizes": (-1.0, 50.0)}, f"invalid step_sizes[0] -1.0; {NONNEGATIVE}"),
+        ({"step_sizes": (1.0, 0.5)}, "invalid step_sizes[1] 0.5; accepted range [1.0, inf)"),
+    ],
+    "asgd": _nonnegative("lambd") + _nonnegative("alpha") + _nonnegative("t0") + _nonnegative("weight_decay"),
+    "adafactor": [
+        ({"beta2_decay": 0.1}, "invalid beta2_decay 0.1; accepted range (-inf, 0.0]"),
+        ({"beta2_decay": NAN}, "invalid beta2_decay nan"),
+        ({"eps": 1e-3}, "eps must be a pair"),
+        ({"eps": (-1.0, 1e-3)}, f"invalid eps[0] -1.0; {NONNEGATIVE}"),
+        ({"eps": (None, -1e-3)}, f"invalid eps[1] -0.001; {NONNEGATIVE}"),
+        ({"eps": ("1e-30", 1e-3)}, "eps[0] must be a number"),
+        ({"d": 0.5}, "invalid d 0.5; accepted range [1.0, inf)"),
+        *_nonnegative("weight_decay"),
+    ],
+    "lbfgs": [  # more in tests/test_lbfgs.py
+        ({"history_size": 0}, "invalid history_size 0; accepted: a whole number in [1, 1000]"),
+        ({"max_eval": 0}, "invalid max_eval 0; accepted: a whole number in [1, 100]"),
+        *_nonnegative("tolerance_grad"), *_nonnegative("tolerance_change"),
+        ({"line_search_fn": "wolfe"}, "invalid line_search_fn 'wolfe'; accepted: None or 'strong_wolfe'"),
+    ],
+    "newton": _nonnegative("damping"),  # more in tests/test_newton.py
 }
 
 VALIDATION = [(name, kwargs, message) for name in core.OPTIMIZERS for kwargs, message in COMMON + SPECIFIC[name]]
@@ -320,6 +362,8 @@ def test_accepts_edge_values():
     get_optimizer("momentum", momentum=0.0)
     get_optimizer("adadelta", rho=1.0)
     get_optimizer("rmsprop", centered=True, lr=1)
+    get_optimizer("rprop", step_sizes=(0.0, 0.0))
+    get_optimizer("adafactor", eps=[0.0, 0.0], beta2_decay=0.0, d=1.0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -328,7 +372,8 @@ def test_accepts_edge_values():
 def test_registry_order():
     assert core.OPTIMIZERS == (
         "sgd", "momentum", "nesterov", "rmsprop", "adam", "amsgrad", "adamw", "nadam", "radam",
-        "adamax", "adagrad", "adadelta", "lion", "adabelief", "eve", "yellowfin",
+        "adamax", "adagrad", "adadelta", "lion", "adabelief", "eve", "yellowfin", "rprop", "asgd", "adafactor",
+        "lbfgs", "newton",
     )
 
 
@@ -357,12 +402,23 @@ BUSY = {
     "adabelief": {},
     "eve": {"f_star": -1.0, "betas": (0.9, 0.999, 0.9)},
     "yellowfin": {"momentum": 0.5, "beta": 0.9, "curv_win_width": 3},
+    "rprop": {"etas": (0.4, 1.3), "step_sizes": (1e-3, 0.5)},
+    "asgd": {"lambd": 0.1, "t0": 2, "weight_decay": 0.1},
+    "adafactor": {"eps": (1e-30, 1e-3), "d": 1.5, "weight_decay": 0.1},
+    "lbfgs": {"history_size": 3},  # its line search needs the function: tests/test_lbfgs.py
+    "newton": {"damping": 0.1},
 }
+BOWL = core.get_function("rastrigin", A=0.0)  # f = x² + y²
 
 
 def _loss(optimizer, rng, n):
     """A loss for optimizers that need one (Eve), None for the others."""
     return rng.uniform(0.0, 2.0, size=n) if optimizer.needs_loss else None
+
+
+def _function(optimizer) -> dict:
+    """function= for optimizers that need the test function (Newton's Hessian): the bowl."""
+    return {"function": BOWL} if optimizer.needs_function else {}
 
 
 @pytest.mark.parametrize("name", core.OPTIMIZERS)
@@ -372,13 +428,14 @@ def test_step_is_pure_and_deterministic(name):
     params = rng.normal(size=(5, 2))
     state = optimizer.init(params)
     for t in range(1, 8):  # past RAdam's warm-up (ρ_t > 5 from t = 6)
-        params, state = optimizer.step(params, rng.normal(size=(5, 2)), state, t, loss=_loss(optimizer, rng, 5))
+        params, state = optimizer.step(params, rng.normal(size=(5, 2)), state, t, loss=_loss(optimizer, rng, 5),
+                                       **_function(optimizer))
         for array in state:
-            assert array.shape[0] == 5 and array.ndim in (1, 2), "per-point state"
+            assert array.shape[0] == 5 and array.ndim in (1, 2, 3), "per-point state"  # 3: L-BFGS's history
     grad, loss = rng.normal(size=(5, 2)), _loss(optimizer, rng, 5)
     copies = params.copy(), grad.copy(), [a.copy() for a in state]
-    first = optimizer.step(params, grad, state, 8, loss=loss)
-    second = optimizer.step(params, grad, state, 8, loss=loss)
+    first = optimizer.step(params, grad, state, 8, loss=loss, **_function(optimizer))
+    second = optimizer.step(params, grad, state, 8, loss=loss, **_function(optimizer))
     np.testing.assert_array_equal(first[0], second[0])
     for a, b in zip(first[1], second[1]):
         np.testing.assert_array_equal(a, b)
@@ -397,11 +454,11 @@ def test_points_are_independent(name):
     losses = rng.uniform(0.0, 2.0, size=(4, 3))
     together, state = params, optimizer.init(params)
     for t, (grad, loss) in enumerate(zip(grads, losses), start=1):
-        together, state = optimizer.step(together, grad, state, t, loss=loss)
+        together, state = optimizer.step(together, grad, state, t, loss=loss, **_function(optimizer))
     for i in range(3):
         alone, state = params[i : i + 1], optimizer.init(params[i : i + 1])
         for t, (grad, loss) in enumerate(zip(grads, losses), start=1):
-            alone, state = optimizer.step(alone, grad[i : i + 1], state, t, loss=loss[i : i + 1])
+            alone, state = optimizer.step(alone, grad[i : i + 1], state, t, loss=loss[i : i + 1], **_function(optimizer))
         np.testing.assert_array_equal(alone[0], together[i])
 
 
@@ -412,5 +469,6 @@ def test_defaults_descend_a_bowl(name):
     params = np.array([[1.0, 1.0]])
     state = optimizer.init(params)
     for t in range(1, 101):
-        params, state = optimizer.step(params, 2 * params, state, t, loss=np.sum(params**2, axis=-1))
+        params, state = optimizer.step(params, 2 * params, state, t, loss=np.sum(params**2, axis=-1),
+                                       **_function(optimizer))
     assert np.sum(params**2) < 2.0

@@ -67,6 +67,9 @@ TORCH = {
     "adamax": (torch.optim.Adamax, {}),
     "adagrad": (torch.optim.Adagrad, {}),
     "adadelta": (torch.optim.Adadelta, {}),
+    "rprop": (torch.optim.Rprop, {}),
+    "asgd": (torch.optim.ASGD, {}),
+    "adafactor": (torch.optim.Adafactor, {}),
 }
 # Our defaults that differ from torch's on purpose: torch's SGD has momentum 0.
 OWN_DEFAULTS = {("momentum", "momentum"), ("nesterov", "momentum")}
@@ -181,6 +184,26 @@ CASES = [
     ("adadelta", {"lr": 1.0, "rho": 0.95, "eps": 1e-5}, "two_gaussians", ""),
     ("adadelta", {"lr": 0.5, "weight_decay": 0.1}, "rosenbrock_article", ""),
     ("adadelta", {"lr": 2.0, "rho": 0.5}, "rastrigin_article", ""),
+    # Rprop: it uses only the gradient's sign, so it matches torch bit for bit.
+    ("rprop", {}, "rosenbrock", "defaults"),
+    ("rprop", {"etas": (0.3, 1.5)}, "two_gaussians", ""),
+    ("rprop", {"lr": 0.001, "step_sizes": (1e-4, 0.1)}, "rosenbrock_article", ""),
+    ("rprop", {"lr": 0.1, "etas": (0.6, 1.1), "step_sizes": (1e-6, 1.0)}, "rastrigin_article", ""),
+    # ASGD: t0 = 20 and 100 start the averaging (which leaves the path itself unchanged).
+    ("asgd", {"lr": 0.001}, "rosenbrock", "defaults"),
+    ("asgd", {"lr": 0.02}, "two_gaussians", "defaults"),
+    ("asgd", {"lr": 0.01, "lambd": 0.01, "alpha": 0.5, "t0": 20, "weight_decay": 0.1}, "rosenbrock_article", ""),
+    ("asgd", {"lr": 0.005, "lambd": 0.1}, "rastrigin_article", ""),
+    ("asgd", {"lr": 0.0005, "lambd": 1.0, "alpha": 1.0, "t0": 100}, "rosenbrock", ""),
+    # Adafactor: lr = 2 makes the relative step 1/√t. Left out for being chaotic: beta2_decay
+    # -0.5 with d = 2 on the article's Rosenbrock and on the two Gaussians.
+    ("adafactor", {}, "rosenbrock", "defaults"),
+    ("adafactor", {}, "rosenbrock_article", "defaults"),
+    ("adafactor", {"lr": 2.0}, "two_gaussians", ""),
+    ("adafactor", {"lr": 0.02, "eps": (1e-20, 0.1), "d": 1.5}, "two_gaussians", ""),
+    ("adafactor", {"d": 1.2, "beta2_decay": -0.6}, "rosenbrock_article", ""),
+    ("adafactor", {"eps": (1e-3, 1e-2), "weight_decay": 0.1}, "rastrigin_article", ""),
+    ("adafactor", {"lr": 0.02, "beta2_decay": -0.3, "d": 3.0}, "rastrigin_article", ""),
 ]
 
 
