@@ -54,13 +54,13 @@ def _hex_to_rgb(colour: str) -> tuple[int, int, int]:
 # ---------------------------------------------------------------------------------------
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_basin(function_name: str, function_key: str, optimizer_name: str, hyper_key: str, steps: int,
-                 resolution: int, noise: float, seed: int, _on_progress=None) -> dict:
+                 resolution: int, noise: float, seed: int, schedule: str = "", _on_progress=None) -> dict:
     """(`_on_progress`, not part of the cache key, updates the page's progress bar: Streamlit
     stops the computation there when the session ends or its inputs change.)"""
     function = compute.make_function(function_name, function_key)
     optimizer = core.get_optimizer(optimizer_name, **json.loads(hyper_key))
     basins = analysis.basin_map(function, optimizer, steps, resolution, noise=noise, seed=seed,
-                                on_progress=_on_progress)
+                                on_progress=_on_progress, scheduler=compute.make_scheduler(schedule))
     return {"category": basins.category.astype(np.int8), "summary": basins.summary(), "png": _map_png(basins, function)}
 
 
@@ -114,7 +114,7 @@ def _go_ahead(label: str, seconds: float, key: str, signature: str) -> bool:
     return False
 
 
-def basins_view(keys, function, function_key: str, runs: list[tuple[str, dict, int]], start, noise: float,
+def basins_view(keys, function, function_key: str, runs: list[compute.Run], start, noise: float,
                 seed: int) -> None:
     """Maps of where each optimizer ends from every start of a grid, and the success table."""
     st.markdown("Every start of a grid, coloured by where the optimizer ends. Same settings as the paths above.")
@@ -122,13 +122,13 @@ def basins_view(keys, function, function_key: str, runs: list[tuple[str, dict, i
     resolution = st.select_slider("grid", options=RESOLUTIONS, key=keys("basin_resolution"),
                                   format_func=lambda r: f"{r}×{r}")
     signature = json.dumps([function_key, runs, resolution, noise, seed])
-    seconds = _estimate_seconds(resolution**2, sum(steps for _, _, steps in runs))
+    seconds = _estimate_seconds(resolution**2, sum(run.steps for run in runs))
     if not runs or not _go_ahead("Show the basins", seconds, keys("basins_go"), signature):
         return
     progress = st.progress(0.0, text="Computing basins…")
     results = {}
     started = time.perf_counter()
-    for i, (name, hyperparameters, steps) in enumerate(runs):
+    for i, (name, hyperparameters, steps, schedule) in enumerate(runs):
         def on_progress(done, i=i, title=OPTIMIZER_CLASSES[name].title):
             progress.progress((i + done) / len(runs), text=f"Computing basins… {title}")
             compute.stop_if_superseded()
@@ -136,7 +136,7 @@ def basins_view(keys, function, function_key: str, runs: list[tuple[str, dict, i
         on_progress(0.0)
         computed = time.perf_counter()
         results[name] = cached_basin(function.name, function_key, name, compute.params_key(hyperparameters), steps,
-                                     resolution, noise, seed, _on_progress=on_progress)
+                                     resolution, noise, seed, schedule, _on_progress=on_progress)
         _measure_speed(resolution**2 * steps, computed)
     progress.empty()
     st.plotly_chart(basin_figure(function, results, start), width="stretch", config={"displayModeBar": False})
@@ -199,7 +199,7 @@ def _legend(function) -> str:
     return "<div style='font-size:0.85rem'>" + "".join(items) + "</div>"
 
 
-def sweep_view(keys, function, function_key: str, runs: list[tuple[str, dict, int]], noise: float, seed: int) -> None:
+def sweep_view(keys, function, function_key: str, runs: list[compute.Run], noise: float, seed: int) -> None:
     """Success share and median final loss versus learning rate, the current lr marked."""
     st.markdown(f"Each optimizer from the same {SWEEP_STARTS:,} random starts, at {SWEEP_POINTS} learning rates "
                 "on a log grid around its current one: where does it start to overshoot, where does it diverge?")
@@ -207,12 +207,14 @@ def sweep_view(keys, function, function_key: str, runs: list[tuple[str, dict, in
     span = st.select_slider("range around the current lr", options=SWEEP_SPANS, key=keys("sweep_span"),
                             format_func=lambda s: f"÷{s} … ×{s}")
     signature = json.dumps([function_key, runs, span, noise, seed])
-    seconds = _estimate_seconds(SWEEP_STARTS * SWEEP_POINTS, sum(steps for _, _, steps in runs))
+    seconds = _estimate_seconds(SWEEP_STARTS * SWEEP_POINTS, sum(run.steps for run in runs))
+    if any(run.schedule for run in runs):
+        st.caption("The sweep varies a constant learning rate: the schedules set in the sidebar are left out here.")
     if not runs or not _go_ahead("Show the sweep", seconds, keys("sweep_go"), signature):
         return
     progress = st.progress(0.0, text="Sweeping learning rates…")
     frames, current = [], []
-    for i, (name, hyperparameters, steps) in enumerate(runs):
+    for i, (name, hyperparameters, steps, _) in enumerate(runs):
         lr = float(hyperparameters.get("lr", core.get_optimizer(name).lr))
 
         def on_progress(done, i=i, title=OPTIMIZER_CLASSES[name].title):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import gc
 import json
+from typing import NamedTuple
 
 import numpy as np
 import streamlit as st
@@ -45,6 +46,29 @@ def stop_if_superseded() -> None:
     requests = getattr(get_script_run_ctx(), "script_requests", None)
     if getattr(requests, "_state", None) == ScriptRequestType.RERUN:
         raise StopException()
+
+
+class Run(NamedTuple):
+    """One enabled optimizer's settings on the page: its hyperparameters (only those changed),
+    steps, and learning-rate schedule as `schedule_key` gives it ("" for none)."""
+
+    name: str
+    hyperparameters: dict
+    steps: int
+    schedule: str = ""
+
+
+def schedule_key(schedule: dict | None) -> str:
+    """A schedule ({"name": ..., its arguments}) as a cache key; "" for none."""
+    return params_key(schedule) if schedule else ""
+
+
+def make_scheduler(key: str):
+    """The core scheduler a `schedule_key` names, or None."""
+    if not key:
+        return None
+    arguments = json.loads(key)
+    return core.get_scheduler(arguments.pop("name"), **arguments)
 
 
 def params_key(params: dict) -> str:
@@ -92,11 +116,13 @@ def contour_grid(function_name: str, key: str, resolution: int | None = None):
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def optimizer_run(function_name: str, key: str, optimizer_name: str, hyper_key: str,
-                  steps: int, start: tuple[float, float], noise: float = 0.0, seed: int = 0) -> dict:
+                  steps: int, start: tuple[float, float], noise: float = 0.0, seed: int = 0,
+                  schedule: str = "") -> dict:
     """One optimizer's recorded path from one start, as plain arrays."""
     function = make_function(function_name, key)
     optimizer = core.get_optimizer(optimizer_name, **json.loads(hyper_key))
-    result = core.run(function, optimizer, np.array(start), steps, noise=noise, seed=seed)
+    result = core.run(function, optimizer, np.array(start), steps, noise=noise, seed=seed,
+                      scheduler=make_scheduler(schedule))
     return {
         "points": result.points[:, 0],
         "losses": result.losses[:, 0],
@@ -117,6 +143,17 @@ def curve_specs(legend: tuple[tuple[str, str], ...], has_f_min: bool) -> tuple[d
     placeholder dataset ("empty"), so that Vega-Lite never draws the chart without its data
     (it logged "Infinite extent" and "Log scale domain includes zero" on every click)."""
     specs = figures.loss_chart(list(legend), has_f_min).to_dict(), figures.gradient_chart(list(legend)).to_dict()
+    for spec in specs:
+        spec.pop("data", None)
+        spec.pop("datasets", None)
+    return specs
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def schedule_specs(legend: tuple[tuple[str, str], ...]) -> tuple[dict, dict]:
+    """The Vega-Lite specs of the lr and momentum charts, without data (as `curve_specs`)."""
+    specs = (figures.schedule_chart(list(legend), "lr", "learning rate").to_dict(),
+             figures.schedule_chart(list(legend), "momentum", "momentum (β₁)").to_dict())
     for spec in specs:
         spec.pop("data", None)
         spec.pop("datasets", None)

@@ -63,10 +63,10 @@ def _last_finite(result: dict) -> int:
 # ---------------------------------------------------------------------------------------
 @st.cache_data(max_entries=256, show_spinner=False)
 def cached_internals(function_name: str, function_key: str, optimizer_name: str, hyper_key: str, steps: int,
-                     start: tuple[float, float], noise: float, seed: int) -> dict[str, np.ndarray]:
+                     start: tuple[float, float], noise: float, seed: int, schedule: str = "") -> dict[str, np.ndarray]:
     function = compute.make_function(function_name, function_key)
     optimizer = core.get_optimizer(optimizer_name, **json.loads(hyper_key))
-    return inside.trace_internals(function, optimizer, start, steps, noise, seed)
+    return inside.trace_internals(function, optimizer, start, steps, noise, seed, compute.make_scheduler(schedule))
 
 
 def internals_frame(traces: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
@@ -137,7 +137,7 @@ def _ready(start, runs, purpose: str) -> bool:
     return True
 
 
-def internals_view(function_name: str, function_key: str, runs: list[tuple[str, dict, int]], start, noise: float,
+def internals_view(function_name: str, function_key: str, runs: list[compute.Run], start, noise: float,
                    seed: int) -> None:
     """Each enabled optimizer's internal state after every step of its path from `start`."""
     if not _ready(start, runs, "to see each optimizer's internal state along its path"):
@@ -145,9 +145,9 @@ def internals_view(function_name: str, function_key: str, runs: list[tuple[str, 
     st.markdown("What each optimizer carries from step to step, along its path above: the value after step *t*. "
                 "Click a legend entry to highlight one optimizer.")
     traces, colours, notes = {}, {}, []
-    for name, hyperparameters, steps in runs:
+    for name, hyperparameters, steps, schedule in runs:
         internals = cached_internals(function_name, function_key, name, compute.params_key(hyperparameters),
-                                     int(steps), tuple(map(float, start)), float(noise), int(seed))
+                                     int(steps), tuple(map(float, start)), float(noise), int(seed), schedule)
         traces[_title(name)] = internals
         colours[_title(name)] = _colour(name)
         recorded = min((len(v) for v in internals.values()), default=0)
@@ -309,7 +309,7 @@ def _factor_label(factor: float) -> str:
     return f"×{factor:g}"
 
 
-def compare_view(keys, function_name: str, function_key: str, function, grid, runs: list[tuple[str, dict, int]],
+def compare_view(keys, function_name: str, function_key: str, function, grid, runs: list[compute.Run],
                  start, noise: float, seed: int) -> None:
     """Two runs from the same start side by side (two optimizers, or one at two learning
     rates), with one step slider for both."""
@@ -317,7 +317,7 @@ def compare_view(keys, function_name: str, function_key: str, function, grid, ru
         return
     st.markdown("Two runs from the same start, step by step: pick an enabled optimizer on each side, and "
                 "scale its learning rate to compare one optimizer with itself.")
-    settings = {name: (hyperparameters, int(steps)) for name, hyperparameters, steps in runs}
+    settings = {name: (hyperparameters, int(steps), schedule) for name, hyperparameters, steps, schedule in runs}
     names = list(settings)
     defaults = {"left": (names[0], 1.0), "right": (names[1], 1.0) if len(names) > 1 else (names[0], 0.5)}
     sides = {}
@@ -329,11 +329,11 @@ def compare_view(keys, function_name: str, function_key: str, function, grid, ru
             pick, scale = st.columns([3, 2])
             name = pick.selectbox(f"{side} optimizer", names, format_func=_title, key=name_key)
             factor = scale.select_slider("learning rate", LR_FACTORS, format_func=_factor_label, key=factor_key)
-        hyperparameters, steps = settings[name]
+        hyperparameters, steps, schedule = settings[name]
         lr = float(f"{float(hyperparameters.get('lr', core.get_optimizer(name).lr)) * factor:.6g}")
         result = compute.optimizer_run(function_name, function_key, name,
                                        compute.params_key({**hyperparameters, "lr": lr}), steps,
-                                       tuple(map(float, start)), noise, seed)
+                                       tuple(map(float, start)), noise, seed, schedule)
         sides[side] = (name, lr, steps, result)
 
     longest = max(steps for _, _, steps, _ in sides.values())

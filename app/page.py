@@ -40,6 +40,8 @@ from .figures import (MARGIN_LEFT, MARGIN_RIGHT, NARROW_BELOW, OPTIMIZER_COLORS,
 from .presets import PRESET_NAMES
 from .navigation import page_link_path, url_path
 from .scenarios import SCENARIOS
+from . import schedules
+from .schedule_view import schedule_widgets
 from .widgets import PageKeys, init_widget, number_input, refusals
 from .state import (MAX_NOISE, MAX_STEPS, ON_OFF, VIEW_CHOICES, PageState, changes_from_preset, from_query,
                     preset_state, to_query)
@@ -243,6 +245,10 @@ def _hyperparameter_widgets(keys: PageKeys, name: str, values: dict) -> dict:
         label, help_text = described if isinstance(described[0], str) else (None, None)
         if field.name == "lr":
             chosen["lr"] = _lr_widget(keys, key, value)
+        elif field.name in OPTIMIZER_CLASSES[name].CHOICES:  # e.g. L-BFGS's line search: none or strong Wolfe
+            init_widget(key, value)
+            chosen[field.name] = st.selectbox(label, OPTIMIZER_CLASSES[name].CHOICES[field.name], key=key,
+                                              help=help_text, format_func=lambda v: "none" if v is None else str(v))
         elif isinstance(value, bool):
             init_widget(key, value)
             chosen[field.name] = st.checkbox(label, key=key, help=help_text)
@@ -262,6 +268,9 @@ def _hyperparameter_widgets(keys: PageKeys, name: str, values: dict) -> dict:
                 parts.append(number_input(column, keys, part_label, f"{key}.{i}", format="%g", step=0.01,
                                            help=part_help))
             chosen[field.name] = tuple(parts)
+        elif isinstance(value, int):  # a count (L-BFGS's memory, YellowFin's window)
+            init_widget(key, int(value))
+            chosen[field.name] = int(number_input(st, keys, label, key, step=1, help=help_text))
         else:
             init_widget(key, float(value))
             chosen[field.name] = number_input(st, keys, label, key, format="%g", step=_step_for(value), help=help_text)
@@ -304,6 +313,12 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
                 state.steps[name] = int(number_input(st, keys, f"steps (1 to {MAX_STEPS:,})", key, min_value=1,
                                                       max_value=MAX_STEPS, step=10,
                                                       help=f"At most {MAX_STEPS:,} steps per optimizer."))
+                schedule = schedule_widgets(keys, name, float(state.hyperparameters[name]["lr"]), state.steps[name],
+                                            state.schedules.get(name))
+                if schedule:
+                    state.schedules[name] = schedule
+                else:
+                    state.schedules.pop(name, None)
         parameters = [f for f in dataclasses.fields(function_class) if f.name != "domain" and f.type in ("float", float)]
         with st.expander("Function parameters"):
             params = dict(state.function_params)
@@ -447,6 +462,9 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
         plot_script()
     if paths:
         _curves(function, paths)
+        _schedule_curves(paths, [(_title(run.name), OPTIMIZER_COLORS.get(run.name, "#444444"),
+                                  core.get_optimizer(run.name, **run.hyperparameters), state.schedules[run.name],
+                                  run.steps) for run in runs if run.schedule])
     _tabs(keys, function, function_key, state, runs, paths, rows)
     state.view = _view_of_widgets(keys)
     st.query_params.from_dict(to_query(state, function_name, function_class))
@@ -699,9 +717,9 @@ def _run_all(function_name: str, function_key: str, state: PageState, runs: list
     paths, rows = [], []
     if state.start is None:
         return paths, rows
-    for name, hyperparameters, steps in runs:
+    for name, hyperparameters, steps, schedule in runs:
         result = compute.optimizer_run(function_name, function_key, name, compute.params_key(hyperparameters),
-                                       steps, tuple(map(float, state.start)), state.noise, state.seed)
+                                       steps, tuple(map(float, state.start)), state.noise, state.seed, schedule)
         last = result["diverged_at"] - 1 if result["diverged_at"] >= 0 else len(result["points"]) - 1
         last = max(last, 0)
         paths.append(Path(name, _title(name), OPTIMIZER_COLORS.get(name, "#444444"), result["points"][: last + 1],
@@ -718,6 +736,7 @@ def _run_all(function_name: str, function_key: str, state: PageState, runs: list
             "outcome": outcome,
             "steps to tolerance": None if result["steps_to_converge"] < 0 else result["steps_to_converge"],
             "steps": steps,
+            **({"lr schedule": schedules.summary(state.schedules.get(name))} if state.schedules else {}),
         })
     return paths, rows
 
@@ -733,6 +752,24 @@ def _curves(function, paths: list[Path]) -> None:
     st.caption("Click an optimizer's name under a chart to highlight it." + note)
 
 
+def _schedule_curves(paths: list[Path], scheduled: list) -> None:
+    """Under the loss and gradient charts, in their columns and on their steps: each scheduled
+    optimizer's learning rate, and the momentum (β₁) where its schedule cycles it."""
+    data = schedules.schedule_frame(scheduled)
+    if data.empty:
+        return
+    longest = max(len(p.losses) - 1 for p in paths)  # the loss chart's last step
+    data = data[data["step"] <= longest]
+    legend = tuple((title, colour) for title, colour, *_ in scheduled)
+    height = SCHEDULE_CHART_HEIGHT
+    for column, spec, field in zip(st.columns(2), compute.schedule_specs(legend), ("lr", "momentum")):
+        part = data.dropna(subset=[field]) if field in data else data.iloc[:0]
+        if len(part):
+            spec = _with_domains(spec, pd.concat([part, pd.DataFrame({"step": [0, longest]})]))
+            column.vega_lite_chart(part, spec=spec, width="stretch", height=height)
+
+
+SCHEDULE_CHART_HEIGHT = 240  # px, the lr and momentum charts (no legend: the loss chart's colours)
 CHART_HEIGHT = 300  # px, the loss and gradient charts, besides their legend's rows
 
 
@@ -757,25 +794,30 @@ def _with_domains(spec: dict, data: pd.DataFrame) -> dict:
                 if first.size:
                     high = min(high, 1e4 * float(first.max()))
             if low == high:
-                low, high = (low / 2, high * 2) if scale.get("type") == "log" else (low - 1, high + 1)
+                margin = abs(low) / 10 or 1.0  # a constant: a band around it, in its own units
+                low, high = (low / 2, high * 2) if scale.get("type") == "log" else (low - margin, high + margin)
             scale["domain"] = [low, high]
         encoding["scale"] = scale
         spec["encoding"][channel] = encoding
     return spec
 
 
-def _checked_runs(state: PageState) -> tuple[list[tuple[str, dict, int]], list[str]]:
-    """(name, hyperparameters, steps) of every enabled optimizer whose settings are valid, and a
-    message for each one that is not (a bad setting disables only its optimizer)."""
+def _checked_runs(state: PageState) -> tuple[list[compute.Run], list[str]]:
+    """The settings of every enabled optimizer whose settings are valid, and a message for each
+    one that is not (a bad setting disables only its optimizer)."""
     runs, problems = [], []
     for name in state.enabled:
         hyperparameters = state.hyperparameters.get(name, {})
+        steps = int(state.steps.get(name, 300))
+        schedule = state.schedules.get(name)
         try:
-            core.get_optimizer(name, **hyperparameters)
+            problem = schedules.problem(schedule, core.get_optimizer(name, **hyperparameters), steps)
         except ValueError as error:
-            problems.append(f"{_title(name)} is not run: {error}")
+            problem = str(error)
+        if problem:
+            problems.append(f"{_title(name)} is not run: {problem}")
             continue
-        runs.append((name, hyperparameters, int(state.steps.get(name, 300))))
+        runs.append(compute.Run(name, hyperparameters, steps, compute.schedule_key(schedule)))
     return runs, problems
 
 
@@ -816,8 +858,8 @@ def _tabs(keys: PageKeys, function, function_key: str, state: PageState, runs: l
         st.markdown("**Link to this view**: the start, the optimizers and every changed setting "
                     "(copy it with the button at its right).")
         st.code(link, language=None, wrap_lines=True)
-        settings = {name: (core.get_optimizer(name, **hyperparameters).hyperparameters, steps)
-                    for name, hyperparameters, steps in runs}
+        settings = {name: (core.get_optimizer(name, **hyperparameters).hyperparameters, steps,
+                           state.schedules.get(name)) for name, hyperparameters, steps, _ in runs}
         st.download_button("Download trajectories (CSV)",
                            data=lambda: trajectories_csv(paths, function, settings, state, link),
                            file_name=f"{function.name}_trajectories.csv", mime="text/csv",
@@ -838,8 +880,9 @@ def trajectories_csv(paths: list[Path], function, settings: dict, state: PageSta
     pandas.read_csv(..., comment="#"))."""
     lines = [f"# function: {function.name} {json.dumps(function.params, default=list)} domain {list(map(list, function.domain))}",
              f"# start: {list(state.start) if state.start else None}; gradient noise sigma {state.noise:g}, seed {state.seed}"]
-    for name, (hyperparameters, steps) in settings.items():
-        lines.append(f"# {name}: {json.dumps(hyperparameters, default=list)}; steps {steps}")
+    for name, (hyperparameters, steps, schedule) in settings.items():
+        lines.append(f"# {name}: {json.dumps(hyperparameters, default=list)}; steps {steps}"
+                     + (f"; schedule {json.dumps(schedule, default=list)}" if schedule else ""))
     if link:
         lines.append(f"# view: {link}")
     frames = [pd.DataFrame({"optimizer": p.name, "step": np.arange(len(p.points)), "x": p.points[:, 0],

@@ -3,7 +3,10 @@
 The query string holds only what differs from the preset:
 
     ?preset=library+defaults&start=0.5,1&opt=sgd,adam&adam.lr=0.02&adam.betas=0.8,0.99
-    &adam.steps=200&f.A=20&f.domain=-20,20,-20,20&tab=basins&basins.on=true
+    &adam.steps=200&adam.schedule=cosine_annealing_lr&adam.schedule.eta_min=0.001
+    &f.A=20&f.domain=-20,20,-20,20&tab=basins&basins.on=true
+
+(a schedule's arguments only where they differ from its starting ones, app.schedules)
 
 and two things that are not settings: a guided scenario (`scenario=<key>`, or `guide=<key>` in
 the link that opens it afresh; its query is read first, the rest of the URL on top of it) and how the page is viewed (VIEW_CHOICES: the open
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 import core
 from core import OPTIMIZER_CLASSES
 
+from . import schedules
 from .presets import PRESET_NAMES, default_preset_name, get_preset
 from .scenarios import SCENARIOS
 
@@ -55,6 +59,7 @@ class PageState:
     enabled: list[str] = field(default_factory=list)
     hyperparameters: dict[str, dict] = field(default_factory=dict)
     steps: dict[str, int] = field(default_factory=dict)
+    schedules: dict[str, dict] = field(default_factory=dict)  # optimizer -> its schedule (app.schedules)
     start: tuple[float, float] | None = None
     noise: float = 0.0  # standard deviation of Gaussian noise added to every gradient
     seed: int = 0
@@ -132,6 +137,13 @@ def to_query(state: PageState, function_name: str, function_class) -> dict[str, 
                 query[f"{name}.{key}"] = _format(value)
         if state.steps.get(name) != base.steps.get(name):
             query[f"{name}.steps"] = str(state.steps[name])
+        schedule = state.schedules.get(name)
+        if schedule:
+            query[f"{name}.schedule"] = schedule["name"]
+            starting = schedules.starting_arguments(schedule["name"], current["lr"], state.steps.get(name, 300))
+            for key, value in schedule.items():
+                if key != "name" and _normalized(value) != _normalized(starting.get(key)):
+                    query[f"{name}.schedule.{key}"] = _format(value)
     return query
 
 
@@ -177,6 +189,14 @@ def _parse_like(text: str, example):
         return tuple(None if d is None and p.strip().lower() in ("none", "") else _parse_float(p)
                      for p, d in zip(parts, example))
     return _parse_float(text)
+
+
+def _parse_choice(text: str, choices: tuple):
+    """One of `choices` (None written "none")."""
+    for choice in choices:
+        if text == ("none" if choice is None else str(choice)):
+            return choice
+    raise ValueError(f"expected one of {', '.join('none' if c is None else str(c) for c in choices)}")
 
 
 def _parse_domain(text: str):
@@ -282,11 +302,15 @@ def from_query(query: dict, function_name: str, function_class) -> tuple[PageSta
         warn("f.*", str(error))
         state.function_params = preset_state(function_name, state.preset).function_params
 
+    scheduled: dict[str, dict[str, str]] = {}  # optimizer -> {"": schedule name, argument: text}
     for key in list(raw):
         name, _, parameter = key.partition(".")
         text = raw.pop(key)
         if name not in OPTIMIZER_CLASSES or not parameter:
             warn(key, "unknown parameter")
+            continue
+        if parameter == "schedule" or parameter.startswith("schedule."):  # read once lr and steps are
+            scheduled.setdefault(name, {})[parameter.removeprefix("schedule").removeprefix(".")] = text
             continue
         if parameter == "steps":
             try:
@@ -304,7 +328,8 @@ def from_query(query: dict, function_name: str, function_class) -> tuple[PageSta
             warn(key, f"{name} has no hyperparameter {parameter[:30]!r}")
             continue
         try:
-            value = _parse_like(text, defaults[parameter])
+            choices = OPTIMIZER_CLASSES[name].CHOICES.get(parameter)
+            value = _parse_choice(text, choices) if choices else _parse_like(text, defaults[parameter])
         except ValueError as error:
             warn(key, str(error))
             continue
@@ -315,7 +340,47 @@ def from_query(query: dict, function_name: str, function_class) -> tuple[PageSta
             warn(key, str(error))
             continue
         state.hyperparameters[name] = candidate
+    for name, texts in scheduled.items():
+        _read_schedule(state, name, texts, warn)
 
     if len(warnings) > MAX_WARNINGS:
         warnings = warnings[:MAX_WARNINGS] + [f"… and {len(warnings) - MAX_WARNINGS} more ignored URL parameters."]
     return state, warnings
+
+
+def _read_schedule(state: PageState, name: str, texts: dict[str, str], warn) -> None:
+    """`name.schedule=<scheduler>` and `name.schedule.<argument>=<value>` into state.schedules;
+    each bad part is dropped with a warning, a schedule that cannot run with its optimizer too."""
+    chosen = texts.pop("", None)
+    if chosen is None:
+        for argument in texts:
+            warn(f"{name}.schedule.{argument}", f"no {name}.schedule given")
+        return
+    if chosen == "none":
+        state.schedules.pop(name, None)
+        return
+    if chosen not in core.SCHEDULERS:
+        warn(f"{name}.schedule", f"unknown schedule (choose one of {', '.join(core.SCHEDULERS)})")
+        return
+    hyperparameters = full_hyperparameters(name, state.hyperparameters.get(name, {}))
+    steps = state.steps.get(name, 300)
+    schedule = schedules.starting_arguments(chosen, hyperparameters["lr"], steps)
+    choices = core.SCHEDULERS[chosen].CHOICES
+    for argument, text in texts.items():
+        key = f"{name}.schedule.{argument}"
+        if argument not in schedule or argument == "name":
+            warn(key, f"{chosen} has no argument {argument[:30]!r}")
+            continue
+        try:
+            candidate = {**schedule, argument: schedules.parse_argument(text, schedule[argument],
+                                                                        choices.get(argument))}
+            schedules.scheduler(candidate)
+        except (TypeError, ValueError) as error:
+            warn(key, str(error))
+            continue
+        schedule = candidate
+    problem = schedules.problem(schedule, core.get_optimizer(name, **state.hyperparameters.get(name, {})), steps)
+    if problem:
+        warn(f"{name}.schedule", problem)
+        return
+    state.schedules[name] = schedule

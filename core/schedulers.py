@@ -78,7 +78,7 @@ class Scheduler:
 
     name: ClassVar[str]
     torch_name: ClassVar[str]
-    choices: ClassVar[dict[str, tuple]] = {}  # arguments that take one of a few values: those values
+    CHOICES: ClassVar[dict[str, tuple]] = {}  # arguments that take one of a few values: those values
 
     def __post_init__(self) -> None:
         self.check()
@@ -257,7 +257,7 @@ class OneCycleLR(Scheduler):
 
     name: ClassVar[str] = "one_cycle_lr"
     torch_name: ClassVar[str] = "OneCycleLR"
-    choices: ClassVar[dict[str, tuple]] = {"anneal_strategy": ("cos", "linear")}
+    CHOICES: ClassVar[dict[str, tuple]] = {"anneal_strategy": ("cos", "linear")}
 
     max_lr: float
     total_steps: int
@@ -277,7 +277,7 @@ class OneCycleLR(Scheduler):
         if float(self.pct_start * self.total_steps) == 1:  # torch would divide 0 by 0
             raise ValueError(f"{self.name}: pct_start · total_steps must not be 1, got "
                              f"{self.pct_start!r} · {self.total_steps!r}")
-        _check_choice(self.name, "anneal_strategy", self.anneal_strategy, self.choices["anneal_strategy"])
+        _check_choice(self.name, "anneal_strategy", self.anneal_strategy, self.CHOICES["anneal_strategy"])
         _check_flag(self.name, "cycle_momentum", self.cycle_momentum)
         check_range(self.name, "base_momentum", self.base_momentum, 0.0, 1.0)
         check_range(self.name, "max_momentum", self.max_momentum, 0.0, 1.0)
@@ -363,7 +363,7 @@ class CyclicLR(Scheduler):
 
     name: ClassVar[str] = "cyclic_lr"
     torch_name: ClassVar[str] = "CyclicLR"
-    choices: ClassVar[dict[str, tuple]] = {"mode": ("triangular", "triangular2", "exp_range")}
+    CHOICES: ClassVar[dict[str, tuple]] = {"mode": ("triangular", "triangular2", "exp_range")}
 
     base_lr: float
     max_lr: float
@@ -381,7 +381,7 @@ class CyclicLR(Scheduler):
         _check_integer(self.name, "step_size_up", self.step_size_up, 1)
         if self.step_size_down is not None:
             _check_integer(self.name, "step_size_down", self.step_size_down, 1)
-        _check_choice(self.name, "mode", self.mode, self.choices["mode"])
+        _check_choice(self.name, "mode", self.mode, self.CHOICES["mode"])
         check_range(self.name, "gamma", self.gamma, 0.0, low_open=True)
         _check_flag(self.name, "cycle_momentum", self.cycle_momentum)
         check_range(self.name, "base_momentum", self.base_momentum, 0.0, 1.0)

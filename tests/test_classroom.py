@@ -401,6 +401,10 @@ def _plain_float(text: str) -> float:
 def _format(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None:  # a part that may be empty (Adafactor's ε₁), or a choice of none
+        return "none"
+    if isinstance(value, str):
+        return value
     if isinstance(value, tuple):
         return ",".join(_format(v) for v in value)
     return repr(float(value))
@@ -506,8 +510,14 @@ def expect(function_name: str, key: str, value: str, query: dict[str, str]) -> E
     default = core.get_optimizer(name).hyperparameters[parameter]
     preset = query.get("preset") if query.get("preset") in PRESET_NAMES else default_preset_name(function_name)
     base = dict(get_preset(preset, function_name).hyperparameters.get(name, {}))
+    choices = core.OPTIMIZER_CLASSES[name].CHOICES.get(parameter)
     try:
-        if isinstance(default, bool):
+        if choices:  # written as themselves, None as "none"
+            options = {"none" if c is None else str(c): c for c in choices}
+            if text not in options:
+                raise ValueError(text)
+            parsed = options[text]
+        elif isinstance(default, bool):
             if text.lower() not in ("true", "1", "yes", "false", "0", "no"):
                 raise ValueError(text)
             parsed = text.lower() in ("true", "1", "yes")
@@ -515,7 +525,9 @@ def expect(function_name: str, key: str, value: str, query: dict[str, str]) -> E
             parts = text.split(",")
             if len(parts) != len(default):
                 raise ValueError(text)
-            parsed = tuple(_plain_float(p) for p in parts)
+            # a part whose default is None (Adafactor's ε₁) may be "none" or empty
+            parsed = tuple(None if d is None and p.strip().lower() in ("none", "") else _plain_float(p)
+                           for p, d in zip(parts, default))
         else:
             parsed = _plain_float(text)
         core.get_optimizer(name, **{**base, parameter: parsed})

@@ -215,11 +215,11 @@ SCRIPT = textwrap.dedent("""
     key = compute.params_key(function.params | {"domain": function.domain})
     grid = compute.contour_grid(name, key)
     start = st.session_state.get("start", (-1.0, 1.5))
-    runs = st.session_state.get("runs", [("adam", {"lr": 0.01}, 120), ("yellowfin", {}, 120),
-                                         ("eve", {"f_star": 0.0}, 120)])
+    runs = [compute.Run(*run) for run in st.session_state.get("runs", [
+        ("adam", {"lr": 0.01}, 120), ("yellowfin", {}, 120), ("eve", {"f_star": 0.0}, 120)])]
     paths = []
     if start is not None:
-        for optimizer, hyperparameters, steps in runs:
+        for optimizer, hyperparameters, steps, _ in runs:
             result = compute.optimizer_run(name, key, optimizer, compute.params_key(hyperparameters), steps, start,
                                            0.0, 0)
             last = result["diverged_at"] - 1 if result["diverged_at"] >= 0 else steps

@@ -258,7 +258,7 @@ def test_share_tab_shows_a_link_to_this_view_and_the_csv_holds_settings_and_grad
     path = DrawnPath("adam", "Adam", "#2ca02c", run.points[:, 0], run.losses[:, 0], run.gradient_norms[:, 0])
     state = preset_state("two_gaussians")
     state.start = (0.5, 1.0)
-    text = trajectories_csv([path], function, {"adam": (optimizer.hyperparameters, 20)}, state, links[0])
+    text = trajectories_csv([path], function, {"adam": (optimizer.hyperparameters, 20, None)}, state, links[0])
     assert '# adam: {"lr": 0.05' in text and "# function: two_gaussians" in text and "# view: " in text
     table = pd.read_csv(io.StringIO(text), comment="#")
     assert list(table.columns) == ["optimizer", "step", "x", "y", "loss", "grad_norm"]
