@@ -36,6 +36,7 @@ CHART_ROWS = (
     ("velocity norm", "variance C"),
     ("h_min", "h_max"),
     ("distance D",),
+    ("averaged x", "averaged y"),
 )
 ARROW_COLOR = "rgba(17, 24, 39, 0.45)"
 SURFACE_STRIDE = 2  # the surface uses every other point of the contour grid
@@ -196,6 +197,25 @@ def gradient_arrows_trace(function, resolution: int = 15) -> dict:
         "type": "scatter", "mode": "lines", "name": "−∇f direction", "x": _plain(x), "y": _plain(y),
         "hoverinfo": "skip", "showlegend": False, "line": {"color": ARROW_COLOR, "width": 1},
     }
+
+
+def averaged_path_traces(function_name: str, function_key: str, runs: list[compute.Run], start, noise: float,
+                         seed: int) -> list[dict]:
+    """For each ASGD run that averages within its steps (t₀ < steps): its averaged point ā_t
+    after every step, as a dotted line in ASGD's colour (not hoverable, so clicks reach the
+    contour). Before t₀ the average is the point itself, so the line starts at the path."""
+    traces = []
+    for name, hyperparameters, steps, schedule in runs:
+        if name != "asgd" or start is None or core.get_optimizer(name, **hyperparameters).t0 >= steps:
+            continue
+        internals = cached_internals(function_name, function_key, name, compute.params_key(hyperparameters),
+                                     int(steps), tuple(map(float, start)), float(noise), int(seed), schedule)
+        traces.append({
+            "type": "scatter", "mode": "lines", "name": f"{_title(name)} average",
+            "x": _plain(internals["averaged x"]), "y": _plain(internals["averaged y"]),
+            "hoverinfo": "skip", "line": {"color": _colour(name), "width": 2.5, "dash": "dot"},
+        })
+    return traces
 
 
 # ---------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from core import FUNCTION_CLASSES, OPTIMIZER_CLASSES
 from . import compute
 from .analysis_view import basins_view, sweep_view
 from .navigation import leave_pages_directory_mode
-from .inside_view import compare_view, gradient_arrows_trace, internals_view, surface_view
+from .inside_view import averaged_path_traces, cached_internals, compare_view, gradient_arrows_trace, internals_view, surface_view
 from .figures import (MARGIN_LEFT, MARGIN_RIGHT, NARROW_BELOW, OPTIMIZER_COLORS, Path, curves_frame, figure_height,
                       landscape_figure, sized_formula)
 from .presets import PRESET_NAMES
@@ -447,6 +447,7 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
         width = st.session_state.get(keys("plot_width"))  # as the page's script measured it
         token = f"{_figure_token(state, runs, speed)}|w{width}" + ("|play" if speed and paths else "|still")
         arrows = [gradient_arrows_trace(function)] if st.session_state.get(keys("arrows")) else []
+        arrows += averaged_path_traces(function_name, function_key, runs, state.start, state.noise, state.seed)
         narrow = bool(width) and width < NARROW_BELOW  # a phone: the slider under the buttons
         # On "Your function" the typed f(x, y) and its examples sit above the plot: a shorter
         # plot, so that the whole contour still fits a 1280×720 screen.
@@ -736,9 +737,32 @@ def _run_all(function_name: str, function_key: str, state: PageState, runs: list
             "outcome": outcome,
             "steps to tolerance": None if result["steps_to_converge"] < 0 else result["steps_to_converge"],
             "steps": steps,
+            "evaluations": _evaluations(function_name, function_key, state, (name, hyperparameters, steps, schedule),
+                                        steps if result["diverged_at"] < 0 else result["diverged_at"]),
             **({"lr schedule": schedules.summary(state.schedules.get(name))} if state.schedules else {}),
         })
     return paths, rows
+
+
+def _evaluations(function_name: str, function_key: str, state: PageState, run, steps_taken: int) -> str:
+    """The work a run took, so that comparisons are fair in work, not just steps: ∇f once a
+    step for all; f too where the rule needs it (Eve); a Hessian a step (Newton); L-BFGS's
+    evaluations of f and ∇f, its line search's included, as its state counts them."""
+    name, hyperparameters, steps, schedule = run
+    optimizer = core.get_optimizer(name, **hyperparameters)
+    with np.errstate(all="ignore"):
+        counted = "evaluations" in optimizer.internals(optimizer.init(np.zeros((1, 2))), 1)
+    if counted:
+        internals = cached_internals(function_name, function_key, name, compute.params_key(hyperparameters), steps,
+                                     tuple(map(float, state.start)), state.noise, state.seed, schedule)
+        total = int(np.sum(internals["evaluations"]))
+        return f"{total:,} f & ∇f ({total / max(len(internals['evaluations']), 1):.1f} a step)"
+    parts = [f"{steps_taken:,} ∇f"]
+    if optimizer.needs_loss:
+        parts.insert(0, f"{steps_taken:,} f")
+    if "hessian_evaluations" in optimizer.State._fields:
+        parts.append(f"{steps_taken:,} Hessians")
+    return " + ".join(parts)
 
 
 def _curves(function, paths: list[Path]) -> None:

@@ -84,6 +84,8 @@ INTERNALS: dict[str, str] = {
                       "the step length τ along d)",
     "initial Hessian scale": "L-BFGS's γ = sᵀy / yᵀy: its inverse Hessian model starts from γ I",
     "history length": "L-BFGS's number of stored (s, y) pairs",
+    "averaged x": "ASGD's averaged point ā (x): the mean of its points since step t₀ (before: the point)",
+    "averaged y": "the same, y",
     "evaluations": "L-BFGS's evaluations of f and ∇f in the step (1, plus the line search's)",
     "smallest curvature": "Newton's λ₁, the Hessian's smaller eigenvalue where the step was taken "
                           "(negative at a saddle: that direction's step is flipped to go downhill)",
@@ -1281,6 +1283,9 @@ class ASGD(Optimizer):
     def effective_step_size(self, state, t):
         """η_t, the factor on the gradient at step t."""
         return np.full(state.ax.shape, self._eta(t))
+
+    def internals(self, state, t):
+        return {**super().internals(state, t), "averaged x": state.ax[..., 0], "averaged y": state.ax[..., 1]}
 
 
 class AdafactorState(NamedTuple):

@@ -15,6 +15,7 @@ import pytest
 import core
 from core import get_optimizer
 from core.optimizers import INTERNALS
+from core.inside import trace
 
 ROSENBROCK = core.get_function("rosenbrock", b=2.0)
 STARTS = np.array([[-1.0, 1.5], [0.5, -0.5], [1.2, 1.1], [0.0, 0.0], [1.0, 1.0]])  # (1, 1): g = 0
@@ -102,7 +103,7 @@ def test_expected_quantities():
         "eve": step_only | first | second | {"feedback d"},
         "yellowfin": step_only | {"tuned lr", "tuned momentum", "velocity norm", "h_min", "h_max",
                                   "variance C", "distance D"},
-        "rprop": step_only, "asgd": step_only, "adafactor": step_only | second,
+        "rprop": step_only, "asgd": step_only | {"averaged x", "averaged y"}, "adafactor": step_only | second,
         "lbfgs": step_only | {"direction norm", "initial Hessian scale", "history length", "evaluations"},
         "newton": step_only | {"smallest curvature", "largest curvature"},
     }
@@ -245,3 +246,13 @@ def test_effective_step_size_times_direction_is_the_step(name, hyperparameters):
         direction = _direction(name, optimizer, state, new_state, grad, t)
         np.testing.assert_allclose(new_params - params, -step_size * direction, rtol=1e-9, atol=1e-15)
         params, state = new_params, new_state
+
+
+def test_asgd_reports_its_averaged_point_the_mean_of_its_points_since_t0():
+    function = core.get_function("two_gaussians")
+    asgd = core.get_optimizer("asgd", lr=0.02, t0=10)
+    traced = trace(function, asgd, (0.5, 1.0), 40)
+    averaged = np.column_stack([traced.internals["averaged x"], traced.internals["averaged y"]])
+    np.testing.assert_allclose(averaged[:12], traced.points[1:13])  # up to step t₀ + 2: the point itself
+    for t in (20, 40):  # then the mean of the points since step t₀ + 2 (torch: μ_t = 1 / max(1, t − 1 − t₀))
+        np.testing.assert_allclose(averaged[t - 1], traced.points[12: t + 1].mean(axis=0), rtol=1e-12)
