@@ -158,6 +158,48 @@ def test_an_address_too_long_for_streamlit_is_said_to_be_ignored(page, server):
     assert page.get_by_text("The address had").count() == 0
 
 
+def _colour_pixels(png: bytes, colour: str, tolerance: int = 40) -> int:
+    """How many pixels of a screenshot are within `tolerance` (sum of |ΔRGB|) of `colour`."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
+    target = np.array([int(colour[i: i + 2], 16) for i in (1, 3, 5)], dtype=np.int16)
+    return int((np.abs(pixels - target).sum(axis=-1) <= tolerance).sum())
+
+
+def test_a_schedule_and_lbfgs_on_a_page_are_drawn(page, server):
+    """L-BFGS's path on the contour and Adam's cosine schedule in its own chart under the loss
+    curves, on screen and in their colours (not just in the figure's data)."""
+    from app.figures import OPTIMIZER_COLORS
+
+    frame = open_page(page, server, "rosenbrock", "?start=-1.2,1&opt=adam,lbfgs&adam.schedule=cosine_annealing_lr"
+                                                  "&lbfgs.line_search_fn=strong_wolfe&lbfgs.max_eval=25&speed=off")
+    wait_for_paths(frame, ["Adam", "L-BFGS"], start=(-1.2, 1.0))
+    page.wait_for_timeout(500)
+    plot = page.locator('iframe[title="streamlit_plotly_events.plotly_events"]')
+    assert _colour_pixels(plot.screenshot(), OPTIMIZER_COLORS["lbfgs"]) > 100  # its path, drawn
+    assert frame.get_by_text("L-BFGS").first.is_visible()  # and named in the legend
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    charts.nth(2).wait_for(timeout=20_000)  # loss, gradient, then the learning rate
+    chart = charts.nth(2)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    box, loss_box = chart.bounding_box(), charts.nth(0).bounding_box()
+    assert box["width"] > 300 and box["height"] > 150 and 0 <= box["y"] and box["y"] + box["height"] <= 1000
+    assert abs(box["x"] - loss_box["x"]) < 2 and abs(box["width"] - loss_box["width"]) < 2  # under the loss chart
+    png = chart.screenshot()
+    assert _colour_pixels(png, OPTIMIZER_COLORS["adam"]) > 150  # the cosine, drawn in Adam's colour
+    (ARTIFACTS / "schedule_and_lbfgs.png").write_bytes(page.screenshot())
+    # no schedule: no lr chart
+    open_page(page, server, "rosenbrock", "?start=-1.2,1&opt=adam,lbfgs&speed=off")
+    wait_for_paths(plotly_frame(page), ["Adam", "L-BFGS"], start=(-1.2, 1.0))
+    page.wait_for_timeout(1000)
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() == 2
+
+
 def test_typed_function_type_click_and_paths_appear(page, server):
     frame = open_page(page, server, "custom")
     box = page.get_by_label("f(x, y) =", exact=True).and_(page.locator("input"))

@@ -1,0 +1,122 @@
+"""Schedules, L-BFGS, Newton and ASGD on a page (AppTest): what the sidebar offers, what the
+URL keeps, what the table and the charts say."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import core
+from app import schedules
+from app.navigation import page_files
+
+TIMEOUT = 60
+
+
+def run_page(function_name: str, query: dict) -> AppTest:
+    at = AppTest.from_file(str(page_files()[function_name]), default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def table(at: AppTest) -> pd.DataFrame:
+    return at.dataframe[0].value
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [json.loads(chart.proto.spec).get("title") for chart in at.get("vega_lite_chart")]
+
+
+def test_a_schedule_from_the_url_runs_as_core_run_with_its_scheduler_and_is_charted():
+    at = run_page("two_gaussians", {"start": "0.5,1", "opt": "momentum,adam", "adam.schedule": "cosine_annealing_lr",
+                                    "adam.schedule.eta_min": "0.001", "momentum.schedule": "one_cycle_lr"})
+    assert not at.exception and not at.warning
+    rows = table(at).set_index("optimizer")
+    assert rows.loc["Adam", "lr schedule"] == "cosine annealing (T_max 100, eta_min 0.001)"
+    assert rows.loc["Momentum", "lr schedule"].startswith("one cycle (max_lr 0.01, total_steps 200")
+    # the page's run is core.run with the scheduler, from the same start
+    function = core.get_function("two_gaussians")
+    adam = core.get_optimizer("adam", lr=0.01, betas=(0.7, 0.999), eps=1e-6, bias_correction=False)
+    expected = core.run(function, adam, (0.5, 1.0), 100,
+                        scheduler=core.get_scheduler("cosine_annealing_lr", T_max=100, eta_min=0.001))
+    assert rows.loc["Adam", "final x"] == pytest.approx(expected.final[0, 0], abs=1e-12)
+    titles = chart_titles(at)
+    assert "learning rate" in titles and "momentum (β₁)" in titles  # one-cycle cycles the momentum
+    # the URL keeps only what differs from the schedule's starting arguments
+    assert at.query_params["adam.schedule"] == "cosine_annealing_lr"
+    assert at.query_params["adam.schedule.eta_min"] == "0.001"
+    assert "adam.schedule.T_max" not in at.query_params
+
+
+def test_without_schedules_there_is_no_schedule_chart_nor_column():
+    at = run_page("two_gaussians", {"start": "0.5,1"})
+    assert "lr schedule" not in table(at)
+    assert "learning rate" not in chart_titles(at)
+
+
+def test_choosing_a_schedule_in_the_sidebar_fits_it_to_the_run_and_writes_the_url():
+    at = run_page("rosenbrock", {"start": "-1,2", "opt": "adam"})
+    at.selectbox(key="rosenbrock.w.adam.schedule").set_value("step_lr").run()
+    assert not at.exception
+    steps = int(table(at).loc[0, "steps"])
+    assert at.number_input(key="rosenbrock.w.adam.schedule.step_lr.step_size").value == steps // 3
+    assert at.query_params["adam.schedule"] == "step_lr"
+    at.number_input(key="rosenbrock.w.adam.schedule.step_lr.gamma").set_value(0.5).run()
+    assert table(at).loc[0, "lr schedule"] == f"step decay (step_size {steps // 3}, gamma 0.5)"
+    assert at.query_params["adam.schedule.gamma"] == "0.5"
+    at.selectbox(key="rosenbrock.w.adam.schedule").set_value("none").run()
+    assert "adam.schedule" not in at.query_params and "lr schedule" not in table(at)
+
+
+@pytest.mark.parametrize("query, problem, kept", [
+    ({"adam.schedule": "warp_lr"}, "unknown schedule", None),
+    ({"adam.schedule": "step_lr", "adam.schedule.gamma": "-1"}, "accepted range", "step decay (step_size 33)"),
+    ({"adam.schedule": "step_lr", "adam.schedule.warp": "1"}, "has no argument", "step decay (step_size 33)"),
+    ({"adam.schedule.gamma": "0.5"}, "no adam.schedule given", None),
+    ({"adam.schedule": "cyclic_lr", "adam.schedule.mode": "zigzag"}, "expected one of triangular",
+     "cyclic (base_lr 0.001, max_lr 0.01, step_size_up 12)"),
+    ({"sgd.schedule": "one_cycle_lr"}, "must support momentum or beta1", None),
+    ({"adam.schedule": "one_cycle_lr", "adam.schedule.total_steps": "10"}, "total_steps", None),
+])
+def test_a_bad_schedule_in_the_url_is_ignored_with_a_warning(query, problem, kept):
+    """Each bad part is dropped (the schedule keeps its starting value there); a schedule that
+    cannot run with its optimizer is dropped whole."""
+    at = run_page("two_gaussians", {"start": "0.5,1", "opt": "adam,sgd", **query})
+    assert not at.exception and not at.error
+    assert any(problem in w.value and "Ignored URL parameter" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    shown = set(table(at)["lr schedule"]) if "lr schedule" in table(at) else {"constant"}
+    assert shown == ({"constant", kept} if kept else {"constant"})
+
+
+def test_lbfgs_with_a_line_search_from_the_url_counts_its_evaluations():
+    at = run_page("rosenbrock", {"start": "-1.2,1", "opt": "lbfgs,newton,adam",
+                                 "lbfgs.line_search_fn": "strong_wolfe", "lbfgs.max_eval": "25"})
+    assert not at.exception and not at.warning
+    assert at.selectbox(key="rosenbrock.w.lbfgs.line_search_fn").value == "strong_wolfe"
+    rows = table(at).set_index("optimizer")
+    steps = int(rows.loc["L-BFGS", "steps"])
+    lbfgs = core.get_optimizer("lbfgs", line_search_fn="strong_wolfe", max_eval=25)
+    evaluations = core.inside.trace(core.get_function("rosenbrock", b=2.0, domain=((-1.5, 1.5), (-1.0, 3.0))),
+                                    lbfgs, (-1.2, 1.0), steps).internals["evaluations"]
+    assert rows.loc["L-BFGS", "evaluations"].startswith(f"{int(np.sum(evaluations)):,} f & ∇f")
+    assert rows.loc["Newton", "evaluations"] == f"{steps:,} ∇f + {steps:,} Hessians"
+    assert rows.loc["Adam", "evaluations"] == f"{int(rows.loc['Adam', 'steps']):,} ∇f"
+    at.selectbox(key="rosenbrock.w.lbfgs.line_search_fn").set_value(None).run()
+    assert "lbfgs.line_search_fn" not in at.query_params
+
+
+def test_a_bad_choice_in_the_url_names_the_choices():
+    at = run_page("rosenbrock", {"start": "-1.2,1", "opt": "lbfgs", "lbfgs.line_search_fn": "backtracking"})
+    assert any("expected one of none, strong_wolfe" in w.value for w in at.warning)
+
+
+def test_every_schedule_starts_valid_for_every_step_count_the_page_allows():
+    for name in core.SCHEDULERS:
+        for steps in (1, 2, 3, 7, 300, 5000):
+            schedule = schedules.starting_arguments(name, 0.01, steps)
+            optimizer = core.get_optimizer("adam", lr=0.01)
+            assert schedules.problem(schedule, optimizer, steps) is None, (name, steps)
