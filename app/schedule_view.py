@@ -30,19 +30,23 @@ def schedule_widgets(keys: PageKeys, name: str, lr: float, steps: int, current: 
         current = schedules.starting_arguments(chosen, lr, steps)
     choices = core.SCHEDULERS[chosen].CHOICES
     schedule = {"name": chosen}
+    arguments = [(k, v) for k, v in current.items() if k != "name"]
+    # Numbers and choices two to a row, switches below them, each labelled in words (torch's
+    # name in its help).
     columns = st.columns(2)
-    for i, (argument, value) in enumerate((k, v) for k, v in current.items() if k != "name"):
+    for i, (argument, value) in enumerate(sorted(arguments, key=lambda a: isinstance(a[1], bool))):
         widget_key = keys("w", name, "schedule", chosen, argument)
         column = columns[i % 2]
+        label, help_text = argument.replace("_", " "), f"torch's `{argument}`"
         if argument in choices:
             init_widget(widget_key, value)
-            schedule[argument] = column.selectbox(argument, choices[argument], key=widget_key)
+            schedule[argument] = column.selectbox(label, choices[argument], key=widget_key, help=help_text)
         elif isinstance(value, bool):
             init_widget(widget_key, value)
-            schedule[argument] = column.checkbox(argument, key=widget_key)
+            schedule[argument] = st.checkbox(label, key=widget_key, help=help_text)
         elif isinstance(value, tuple):  # milestones
             init_widget(widget_key, ",".join(map(str, value)))
-            text = column.text_input(argument, key=widget_key, help="Steps, comma-separated, increasing.")
+            text = column.text_input(label, key=widget_key, help=f"{help_text}: steps, comma-separated, increasing.")
             try:
                 schedule[argument] = schedules.parse_argument(text, value)
             except ValueError as error:
@@ -50,14 +54,15 @@ def schedule_widgets(keys: PageKeys, name: str, lr: float, steps: int, current: 
                 schedule[argument] = value
         elif value is None or argument == "step_size_down":  # None: as step_size_up
             init_widget(widget_key, value)
-            schedule[argument] = column.number_input(argument, value=None, key=widget_key, step=1,
-                                                     placeholder="as step_size_up")
+            schedule[argument] = column.number_input(label, value=None, key=widget_key, step=1,
+                                                     placeholder="as step size up", help=help_text)
         elif isinstance(value, int):
             init_widget(widget_key, int(value))
-            schedule[argument] = int(number_input(column, keys, argument, widget_key, step=1))
+            schedule[argument] = int(number_input(column, keys, label, widget_key, step=1, help=help_text))
         else:
             init_widget(widget_key, float(value))
-            schedule[argument] = float(number_input(column, keys, argument, widget_key, format="%g", step=None))
+            schedule[argument] = float(number_input(column, keys, label, widget_key, format="%g", step=None,
+                                                    help=help_text))
     return schedule
 
 
