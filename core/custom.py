@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import inspect
 import math
 import multiprocessing
 import re
@@ -419,9 +420,23 @@ class _Compiled:
         return None if self.second is None else _vectorized_program(self.second)
 
 
-def _vectorized(expr: sympy.Expr) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """A numpy function of (x, y) arrays: broadcast shape, float, silent on NaN/inf/overflow."""
-    compiled = sympy.lambdify((X, Y), expr, modules=[{"PairMax": np.maximum, "PairMin": np.minimum}, "numpy"])
+_NUMPY_NAMES = {"PairMax": np.maximum, "PairMin": np.minimum}  # how lambdify prints our min/max to numpy
+
+
+def _source(expr: sympy.Expr) -> str:
+    """The numpy code lambdify writes for `expr`, a function `_lambdifygenerated(x, y)`. Printing
+    is the slow part of lambdify (0.3 s for a gradient of 40 nested min/max); it runs in the
+    worker, within the build's time limit."""
+    return inspect.getsource(sympy.lambdify((X, Y), expr, modules=[_NUMPY_NAMES, "numpy"]))
+
+
+def _vectorized(source: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The function `_source` wrote, as a numpy function of (x, y) arrays: broadcast shape,
+    float, silent on NaN/inf/overflow. (Executing code printed by sympy from the validated
+    expression, in our own worker, is what lambdify itself does; it takes milliseconds.)"""
+    namespace = {**vars(np), **_NUMPY_NAMES}
+    exec(source, namespace)  # noqa: S102 - sympy's own printing of a validated expression
+    compiled = namespace["_lambdifygenerated"]
 
     def evaluate(x, y):
         x = np.asarray(x, dtype=float)
@@ -556,10 +571,14 @@ def _derive_and_send(expression: str, connection) -> None:
     then its second derivatives, or None if they cannot be compiled."""
     try:
         value, dx, dy = _derive(expression)
+        sources = tuple(_source(e) for e in (value, dx, dy))
     except ExpressionError as error:
         connection.send(error)
         return
-    connection.send((value, dx, dy))
+    except (RecursionError, MemoryError) as error:
+        connection.send(ExpressionError(f"the expression is too complex to compile ({type(error).__name__})"))
+        return
+    connection.send((value, dx, dy, sources))
     try:
         connection.send(_second_derivatives(dx, dy))
     except ExpressionError:
@@ -575,7 +594,7 @@ def _derive_within_time_limit(expression: str):
     """`_derive` in a worker process killed after BUILD_SECONDS: some short expressions take sympy
     minutes to differentiate (40 nested abs() took 3 s, and every level more doubles it), and a
     thread could not be stopped. Parsing runs there too: building a nested expression makes
-    sympy query its assumptions, which can be slow as well. Returns (value, dx, dy, second):
+    sympy query its assumptions, which can be slow as well. Returns (value, dx, dy, sources, second):
     `second` is the second derivatives (`_SecondDerivatives`) if the worker sent them before the same
     deadline, else None."""
     receive, send = _WORKERS.Pipe(duplex=False)
@@ -611,10 +630,10 @@ def _build(expression: str) -> _Compiled | ExpressionError:
     """The compiled function, or why it was refused: refusals are cached too, so that an
     expression that takes the full time limit costs it once, not on every rerun."""
     try:
-        value, dx, dy, second = _derive_within_time_limit(expression)
+        value, dx, dy, sources, second = _derive_within_time_limit(expression)
     except ExpressionError as error:
         return error
-    return _Compiled(value, sympy.latex(value), _vectorized(value), _vectorized(dx), _vectorized(dy), second)
+    return _Compiled(value, sympy.latex(value), *(_vectorized(source) for source in sources), second)
 
 
 def _compile(expression: str) -> _Compiled:

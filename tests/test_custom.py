@@ -494,6 +494,39 @@ def test_nested_min_and_max_build_small_and_exact(expression, levels):
     assert f.formula.startswith(r"\max\left(")
 
 
+def nested_family(levels: int) -> str:
+    """The issue's family: min/max alternating around x·y, x + y, x − y, 2x, 2y, x², y²."""
+    expression = "min(x,y)"
+    for i in range(levels - 1):
+        operand = ("x*y", "x+y", "x-y", "2*x", "2*y", "x*x", "y*y")[i % 7]
+        expression = f"{'max' if i % 2 == 0 else 'min'}({expression},{operand})"
+    return expression
+
+
+@pytest.mark.parametrize("levels", [*range(1, 13), 20, 30, 40, 48])
+def test_every_level_of_the_nesting_family_is_built_within_a_second_or_refused(levels):
+    """The bound of the hardening issue (8 levels took 57 s). The build is the worker's parse,
+    derivatives and code printing (killed at BUILD_SECONDS) and, here, executing that code: so
+    deep levels are refused at the time limit, and no accepted one takes longer. Best of two
+    tries, for a shared machine; each with a fresh expression (a constant changed), so that no
+    result comes from the cache."""
+    best, outcome = float("inf"), None
+    for attempt in range(2):
+        expression = nested_family(levels) + f"+{levels}.{attempt}{time.monotonic_ns() % 997}"
+        start = time.perf_counter()
+        try:
+            CustomFunction(expression=expression)
+            outcome = "accepted"
+        except ExpressionError as error:
+            outcome = str(error)
+        best = min(best, time.perf_counter() - start)
+    assert best <= 1.0, f"{levels} levels: {outcome} after {best:.2f} s"
+    if levels <= 12:
+        assert outcome == "accepted"
+    elif outcome != "accepted":
+        assert "too long" in outcome or "too complex" in outcome
+
+
 def test_a_derivation_over_the_time_limit_is_stopped_refused_and_the_refusal_remembered(monkeypatch):
     import multiprocessing
 
