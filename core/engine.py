@@ -226,16 +226,12 @@ class _Landscape:
 
     def near_a_minimum(self, xy: np.ndarray, grad: np.ndarray) -> np.ndarray:
         """Whether a local minimum lies within the tolerance of each (2, m) point: f is defined
-        there, its Hessian (central differences of the gradient) is positive definite and Newton's
-        step to the stationary point, H⁻¹∇f, is shorter than the tolerance. A small gradient alone is
-        not enough: a run still crawling along Rosenbrock's valley has one too."""
-        (x0, x1), (y0, y1) = self.function.domain
-        h = 1e-6 * float(np.hypot(x1 - x0, y1 - y0))
+        there, its Hessian (`function.hessian`) is positive definite and Newton's step to the
+        stationary point, H⁻¹∇f, is shorter than the tolerance. A small gradient alone is not
+        enough: a run still crawling along Rosenbrock's valley has one too."""
         with np.errstate(all="ignore"):
-            columns = [(self.gradient(xy + shift) - self.gradient(xy - shift)) / (2 * h)
-                       for shift in (np.array([[h], [0.0]]), np.array([[0.0], [h]]))]
-            (hxx, hyx), (hxy, hyy) = columns
-            hxy = 0.5 * (hxy + hyx)
+            hessian = self.function.hessian(np.moveaxis(xy, 0, -1))
+            hxx, hxy, hyy = hessian[..., 0, 0], hessian[..., 0, 1], hessian[..., 1, 1]
             det = hxx * hyy - hxy * hxy
             step_x = (hyy * grad[0] - hxy * grad[1]) / det
             step_y = (hxx * grad[1] - hxy * grad[0]) / det
