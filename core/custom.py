@@ -59,7 +59,7 @@ from typing import Callable, ClassVar, NamedTuple
 import numpy as np
 import sympy
 
-from .functions import Domain, Minimum, TestFunction, _checked_domain
+from .functions import Domain, Minimum, TestFunction, _checked_domain, central_difference_hessian
 
 __all__ = ["CustomFunction", "ExpressionError", "FUNCTIONS", "NAMES", "Undefined", "needs_log_scale",
            "parse_expression"]
@@ -823,7 +823,7 @@ def _estimate_minima(expression: str, domain: Domain) -> tuple[Minimum, ...]:
     fp = f(points)
     gradient_tolerance = 1e-6 * max(1.0, value_range / size)
     small = np.linalg.norm(grad(points), axis=1) <= gradient_tolerance
-    eigenvalues = np.linalg.eigvalsh(_hessian(grad, points, size))
+    eigenvalues = np.linalg.eigvalsh(_hessian(compiled, grad, points, size))
     curvature_tolerance = 1e-6 * max(1.0, value_range / size**2)
     convex = np.all(np.isfinite(eigenvalues), axis=1) & (eigenvalues.min(axis=1, initial=np.inf) >= -curvature_tolerance)
     ring = 1e-4 * size
@@ -847,12 +847,14 @@ def _estimate_minima(expression: str, domain: Domain) -> tuple[Minimum, ...]:
     return tuple(sorted(minima, key=lambda m: (m.value, m.point)))
 
 
-def _hessian(grad, points: np.ndarray, size: float) -> np.ndarray:
-    """Central-difference Hessians (N, 2, 2) of the exact gradient, symmetrized."""
-    h = 1e-6 * size
-    columns = [(grad(points + h * e) - grad(points - h * e)) / (2 * h) for e in np.eye(2)]
-    hessian = np.stack(columns, axis=2)
-    return (hessian + np.swapaxes(hessian, 1, 2)) / 2
+def _hessian(compiled: _Compiled, grad, points: np.ndarray, size: float) -> np.ndarray:
+    """Hessians (N, 2, 2): the symbolic ones where sympy derived them in time, else central
+    differences of the exact gradient (step 1e-6 of the domain's size)."""
+    if compiled.second_partials is None:
+        return central_difference_hessian(grad, points, 1e-6 * size)
+    with np.errstate(all="ignore"):
+        fxx, fxy, fyy = compiled.second_partials(points[:, 0], points[:, 1])
+    return np.stack([np.stack([fxx, fxy], axis=-1), np.stack([fxy, fyy], axis=-1)], axis=-2)
 
 
 def _newton(compiled: _Compiled, points: np.ndarray, size: float) -> np.ndarray:
@@ -872,7 +874,7 @@ def _newton(compiled: _Compiled, points: np.ndarray, size: float) -> np.ndarray:
             break
         q = p[active]
         g = grad(q)
-        hessian = _hessian(grad, q, size)
+        hessian = _hessian(compiled, grad, q, size)
         ok = np.all(np.isfinite(hessian), axis=(1, 2)) & np.all(np.isfinite(g), axis=1)
         hessian[~ok] = np.eye(2)
         eigenvalues = np.linalg.eigvalsh(hessian)

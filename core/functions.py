@@ -95,12 +95,10 @@ class TestFunction:
         derivatives plus O(ε|∇f| / h) from rounding: about 1e-8 relative for a smooth function
         whose features are not much smaller than a hundred-thousandth of its domain."""
         (x0, x1), (y0, y1) = self.domain
-        h = HESSIAN_STEP * max(x1 - x0, y1 - y0)
         x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-        points = np.stack([x, y], axis=-1)
-        dx = (self.gradient(points + [h, 0.0]) - self.gradient(points - [h, 0.0])) / (2 * h)  # (∂f_x/∂x, ∂f_y/∂x)
-        dy = (self.gradient(points + [0.0, h]) - self.gradient(points - [0.0, h])) / (2 * h)  # (∂f_x/∂y, ∂f_y/∂y)
-        return dx[..., 0], 0.5 * (dx[..., 1] + dy[..., 0]), dy[..., 1]
+        hessian = central_difference_hessian(self.gradient, np.stack([x, y], axis=-1),
+                                             HESSIAN_STEP * max(x1 - x0, y1 - y0))
+        return hessian[..., 0, 0], hessian[..., 0, 1], hessian[..., 1, 1]
 
     @property
     def minima(self) -> tuple[Minimum, ...]:
@@ -151,6 +149,16 @@ class TestFunction:
 
 MAX_MAGNITUDE = 1e6  # of a parameter or a domain bound: what follows from them (minima, sizes) stays finite
 HESSIAN_STEP = 1e-5  # the default `second_partials`' difference step, as a share of the domain's larger side
+
+
+def central_difference_hessian(gradient, points: np.ndarray, h: float) -> np.ndarray:
+    """Hessians (..., 2, 2) of the function whose `gradient` maps (..., 2) points to (..., 2),
+    by central differences of it with step h: column j is (∇f(p + h e_j) − ∇f(p − h e_j)) / 2h,
+    then symmetrized (f_xy the mean of ∂f_x/∂y and ∂f_y/∂x)."""
+    points = np.asarray(points, dtype=float)
+    columns = [(gradient(points + h * e) - gradient(points - h * e)) / (2 * h) for e in np.eye(2)]
+    hessian = np.stack(columns, axis=-1)
+    return 0.5 * (hessian + np.swapaxes(hessian, -1, -2))
 
 
 def _checked_domain(domain) -> Domain:
@@ -253,14 +261,10 @@ class TwoGaussians(TestFunction):
         return tuple(Minimum(p, v, v == best) for p, v in zip(points, values))
 
     def _is_minimum(self, x, y) -> bool:
-        h = 1e-5
         p = np.array([x, y])
         if np.linalg.norm(self.gradient(p)) > 1e-8:
             return False
-        hessian = np.stack(
-            [(self.gradient(p + h * e) - self.gradient(p - h * e)) / (2 * h) for e in np.eye(2)], axis=1
-        )
-        return bool(np.all(np.linalg.eigvalsh((hessian + hessian.T) / 2) > 0))
+        return bool(np.all(np.linalg.eigvalsh(self.hessian(p)) > 0))
 
 
 @functools.lru_cache(maxsize=128)

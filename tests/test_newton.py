@@ -225,7 +225,8 @@ def test_state_counts_one_hessian_and_one_gradient_per_step():
             return params, state
 
     core.run(f, Keep(), starts, steps=7)
-    assert counted == [(30, 2)] * 7  # one Hessian per step, of all the points at once
+    # one Hessian per step, of all the points at once (then the outcomes' check of the end points)
+    assert counted[:7] == [(30, 2)] * 7 and len(counted) <= 8
     assert isinstance(recorder["state"], NewtonState)
     np.testing.assert_array_equal(recorder["state"].hessian_evaluations, np.full(30, 7))
 
