@@ -117,11 +117,16 @@ def test_the_contour_is_the_centrepiece_on_every_screen(browser, server, width, 
 def test_on_your_function_the_whole_contour_fits_under_the_typed_expression(browser, server):
     page = open_page(browser, server, url_path("custom") + "?start=0.5,1", 1280, 720)
     plot_box(page)
-    page.wait_for_timeout(1000)  # the figure made for the plot's width
-    box = plot_box(page)
+    deadline = time.monotonic() + 10  # the figure made for the plot's width replaces the first one
+    while True:
+        page.wait_for_timeout(500)
+        box = plot_box(page)
+        labels = [label.bounding_box() for label in plot_frame(page).locator(".slider-label").all()]
+        bottom = max((b["y"] + b["height"] for b in labels), default=float("inf"))
+        if box["y"] + box["height"] <= 720 and bottom <= 720 or time.monotonic() > deadline:
+            break
     assert box["width"] >= 400 and box["height"] >= 400 and box["y"] + box["height"] <= 720, box
-    labels = [label.bounding_box() for label in plot_frame(page).locator(".slider-label").all()]
-    assert labels and max(b["y"] + b["height"] for b in labels) <= 720  # the animation's controls too
+    assert labels and bottom <= 720  # the animation's controls too
     page.close()
 
 
@@ -335,16 +340,22 @@ def test_a_click_during_a_race_starts_a_new_race_from_the_new_start(browser, ser
     page.close()
 
 
+def start_a_long_basin_grid(browser, server):
+    """A page computing basins of 401² starts (tens of seconds), a second under way."""
+    page = open_page(browser, server, f"{url_path('two_gaussians')}?tab=basins&basins.on=true&basins.grid=401"
+                                      "&start=0.5,1&sgd.steps=5000&momentum.steps=5000")
+    button = page.get_by_role("button", name=re.compile(r"Compute \(about \d+ s\)"))
+    button.wait_for(timeout=30_000)
+    button.click()
+    page.locator('[data-testid="stProgress"]').wait_for(timeout=30_000)  # under way
+    page.wait_for_timeout(1000)
+    return page
+
+
 def test_a_long_computation_stops_when_its_page_is_closed(browser):
     """Basins of 401² starts kept a core busy for ~50 s after the tab was closed."""
     with streamlit_server() as server:
-        page = open_page(browser, server, f"{url_path('two_gaussians')}?tab=basins&basins.on=true&basins.grid=401"
-                                          "&start=0.5,1&sgd.steps=5000&momentum.steps=5000")
-        button = page.get_by_role("button", name=re.compile(r"Compute \(about \d+ s\)"))
-        button.wait_for(timeout=30_000)
-        button.click()
-        page.locator('[data-testid="stProgress"]').wait_for(timeout=30_000)  # under way
-        page.wait_for_timeout(1000)
+        page = start_a_long_basin_grid(browser, server)
         page.close()
         time.sleep(1.0)  # Streamlit notices the closed socket
         before = server.cpu_seconds()
@@ -356,13 +367,7 @@ def test_a_long_computation_stops_when_its_settings_change_in_the_main_area(brow
     """The main area is a fragment, and Streamlit does not stop a fragment's run for a newer one:
     switching the basins off went on computing the old grid (1.4 s of CPU in the next 2 s)."""
     with streamlit_server() as server:
-        page = open_page(browser, server, f"{url_path('two_gaussians')}?tab=basins&basins.on=true&basins.grid=401"
-                                          "&start=0.5,1&sgd.steps=5000&momentum.steps=5000")
-        button = page.get_by_role("button", name=re.compile(r"Compute \(about \d+ s\)"))
-        button.wait_for(timeout=30_000)
-        button.click()
-        page.locator('[data-testid="stProgress"]').wait_for(timeout=30_000)  # under way
-        page.wait_for_timeout(1000)
+        page = start_a_long_basin_grid(browser, server)
         page.get_by_text("Show the basins").click()  # the switch, in the main area
         page.locator('[data-testid="stProgress"]').wait_for(state="detached", timeout=10_000)
         time.sleep(1.0)

@@ -297,9 +297,10 @@ BROWSER_SCRIPT = textwrap.dedent("""
     clicks = json.loads(st.session_state["plot"]) if st.session_state.get("plot") else []
     if clicks:
         start = (float(clicks[0]["x"]), float(clicks[0]["y"]))
-    runs = [("adam", {"lr": 0.05}, 300), ("yellowfin", {}, 300), ("eve", {"lr": 0.05, "f_star": 0.0}, 300)]
+    runs = [compute.Run("adam", {"lr": 0.05}, 300), compute.Run("yellowfin", {}, 300),
+            compute.Run("eve", {"lr": 0.05, "f_star": 0.0}, 300)]
     paths = []
-    for optimizer, hyperparameters, steps in runs:
+    for optimizer, hyperparameters, steps, _ in runs:
         result = compute.optimizer_run(name, key, optimizer, compute.params_key(hyperparameters), steps, start, 0.0, 0)
         last = result["diverged_at"] - 1 if result["diverged_at"] >= 0 else steps
         paths.append(Path(optimizer, core.get_optimizer(optimizer).title, OPTIMIZER_COLORS[optimizer],

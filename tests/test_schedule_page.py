@@ -99,8 +99,10 @@ def test_lbfgs_with_a_line_search_from_the_url_counts_its_evaluations():
     assert at.selectbox(key="rosenbrock.w.lbfgs.line_search_fn").value == "strong_wolfe"
     rows = table(at).set_index("optimizer")
     steps = int(rows.loc["L-BFGS", "steps"])
-    lbfgs = core.get_optimizer("lbfgs", line_search_fn="strong_wolfe", max_eval=25)
-    evaluations = core.inside.trace(core.get_function("rosenbrock", b=2.0, domain=((-1.5, 1.5), (-1.0, 3.0))),
+    state = at.session_state["rosenbrock.state"]  # the page's settings (its preset's lr among them)
+    lbfgs = core.get_optimizer("lbfgs", **state.hyperparameters["lbfgs"])
+    assert (lbfgs.line_search_fn, lbfgs.max_eval) == ("strong_wolfe", 25)
+    evaluations = core.inside.trace(core.get_function("rosenbrock", **state.function_params),
                                     lbfgs, (-1.2, 1.0), steps).internals["evaluations"]
     assert rows.loc["L-BFGS", "evaluations"].startswith(f"{int(np.sum(evaluations)):,} f & ∇f")
     assert rows.loc["Newton", "evaluations"] == f"{steps:,} ∇f + {steps:,} Hessians"
