@@ -15,9 +15,11 @@ from .functions import Minimum, TestFunction
 from .optimizers import Optimizer
 from .registry import FUNCTION_CLASSES, FUNCTIONS, OPTIMIZER_CLASSES, OPTIMIZERS, get_function, get_optimizer
 from .schedulers import SCHEDULERS, get_scheduler
+from .stability import Stability, stability
+from .transform import Transformed, transform
 
 __all__ = [
     "DIVERGED", "FUNCTIONS", "FUNCTION_CLASSES", "GLOBAL", "LOCAL", "Minimum", "NOT_CONVERGED", "OPTIMIZERS",
-    "OPTIMIZER_CLASSES", "OUTCOME_NAMES", "Optimizer", "RunResult", "SCHEDULERS", "TestFunction", "UNDEFINED",
-    "get_function", "get_optimizer", "get_scheduler", "run",
+    "OPTIMIZER_CLASSES", "OUTCOME_NAMES", "Optimizer", "RunResult", "SCHEDULERS", "Stability", "TestFunction",
+    "Transformed", "UNDEFINED", "get_function", "get_optimizer", "get_scheduler", "run", "stability", "transform",
 ]
