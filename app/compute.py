@@ -150,6 +150,20 @@ def curve_specs(legend: tuple[tuple[str, str], ...], has_f_min: bool) -> tuple[d
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
+def optimizer_stability(function_name: str, key: str, optimizer_name: str, hyper_key: str, steps: int,
+                        start: tuple[float, float], noise: float = 0.0, seed: int = 0, schedule: str = "") -> dict:
+    """core.stability of one run from one start, as plain arrays: ratio (effective sharpness over
+    the method's threshold, NaN where it has none) and unstable (bool), entry t − 1 for step t
+    (taken at the path's point t − 1)."""
+    function = make_function(function_name, key)
+    optimizer = core.get_optimizer(optimizer_name, **json.loads(hyper_key))
+    result = core.stability(function, optimizer, np.array(start), steps, noise=noise, seed=seed,
+                            scheduler=make_scheduler(schedule))
+    return {"ratio": np.asarray(result.ratio, dtype=float), "unstable": np.asarray(result.unstable, dtype=bool),
+            "rule": result.rule, "has_threshold": result.threshold is not None}
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
 def schedule_specs(legend: tuple[tuple[str, str], ...]) -> tuple[dict, dict]:
     """The Vega-Lite specs of the lr and momentum charts, without data (as `curve_specs`)."""
     specs = (figures.schedule_chart(list(legend), "lr", "learning rate").to_dict(),

@@ -408,3 +408,39 @@ def loss_chart(legend: list[tuple[str, str]], has_f_min: bool, data=alt.Undefine
 
 def gradient_chart(legend: list[tuple[str, str]], data=alt.Undefined) -> alt.Chart:
     return _line_chart(legend, "grad_norm", "‖∇f‖ (log)", log=True, data=data)
+
+
+def stability_chart(data: pd.DataFrame, legend: list[tuple[str, str]], longest: int) -> alt.Chart:
+    """Each step's effective sharpness over its method's threshold (log scale), a rule at the
+    edge (1) and the unstable side shaded, on the loss chart's steps. No legend: the loss
+    chart's colours."""
+    low = min(float(data["ratio"].min()), 0.5)
+    high = max(float(data["ratio"].max()), 2.0)
+    y_scale = alt.Scale(type="log", domain=[low, high])
+    x = alt.X("step:Q", title="step", scale=alt.Scale(domain=[0, longest]))
+    band = alt.Chart(pd.DataFrame({"low": [1.0], "high": [high]})).mark_rect(color="#fee2e2", opacity=0.8).encode(
+        y=alt.Y("low:Q", scale=y_scale), y2="high:Q")
+    edge = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(color="#b91c1c", strokeDash=[4, 3]).encode(
+        y=alt.Y("y:Q", scale=y_scale))
+    colours = alt.Scale(domain=[t for t, _ in legend], range=[c for _, c in legend])
+    lines = alt.Chart(data).mark_line(strokeWidth=2, clip=True).encode(
+        x=x,
+        y=alt.Y("ratio:Q", title="curvature ÷ limit (log)", scale=y_scale,
+                axis=alt.Axis(minExtent=Y_AXIS_WIDTH, maxExtent=Y_AXIS_WIDTH)),
+        color=alt.Color("optimizer:N", scale=colours, legend=None),
+        tooltip=["optimizer:N", "step:Q", alt.Tooltip("ratio:Q", title="curvature ÷ limit", format=".3g")],
+    )
+    return alt.layer(band, edge, lines, title="stability (above 1: unstable)")
+
+
+def unstable_steps_trace(stabilities: dict) -> dict:
+    """The points where an unstable step was taken, as red crosses (not hoverable, so clicks
+    reach the contour); at most MAX_UNSTABLE_MARKS of them."""
+    points = [s["taken_at"][s["unstable"]] for s in stabilities.values() if s["unstable"].any()]
+    points = np.concatenate(points)[:MAX_UNSTABLE_MARKS]
+    return {"type": "scatter", "mode": "markers", "name": "unstable steps", "x": points[:, 0].tolist(),
+            "y": points[:, 1].tolist(), "hoverinfo": "skip",
+            "marker": {"symbol": "x", "size": 7, "color": "#dc2626", "line": {"width": 0}}}
+
+
+MAX_UNSTABLE_MARKS = 2000

@@ -35,7 +35,7 @@ from . import compute
 from .analysis_view import basins_view, sweep_view
 from .navigation import leave_pages_directory_mode
 from .inside_view import averaged_path_traces, cached_internals, compare_view, gradient_arrows_trace, internals_view, surface_view
-from .figures import (MARGIN_LEFT, MARGIN_RIGHT, NARROW_BELOW, OPTIMIZER_COLORS, Path, curves_frame, figure_height,
+from .figures import (stability_chart, unstable_steps_trace, MARGIN_LEFT, MARGIN_RIGHT, NARROW_BELOW, OPTIMIZER_COLORS, Path, curves_frame, figure_height,
                       landscape_figure, sized_formula)
 from .presets import PRESET_NAMES
 from .navigation import page_link_path, url_path
@@ -93,7 +93,8 @@ def _load_state(keys: PageKeys, function_name: str, function_class) -> PageState
 VIEW_WIDGETS = {"tab": ("tabs",), "speed": ("w", "speed"), "arrows": ("arrows",),
                 "basins.on": ("basins_go.on",), "basins.grid": ("basin_resolution",),
                 "sweep.on": ("sweep_go.on",), "sweep.span": ("sweep_span",), "inside.on": ("show_inside",),
-                "surface.on": ("show_surface",), "compare.on": ("show_compare",)}
+                "surface.on": ("show_surface",), "compare.on": ("show_compare",),
+                "stability.on": ("show_stability",)}
 TABS = {"results": "Results", "basins": "Basins & success rates", "sweep": "Learning-rate sensitivity",
         "inside": "Inside the optimizers", "surface": "3D surface", "compare": "Compare", "share": "Share & export"}
 
@@ -448,6 +449,9 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
         token = f"{_figure_token(state, runs, speed)}|w{width}" + ("|play" if speed and paths else "|still")
         arrows = [gradient_arrows_trace(function)] if st.session_state.get(keys("arrows")) else []
         arrows += averaged_path_traces(function_name, function_key, runs, state.start, state.noise, state.seed)
+        stabilities = _stabilities(function_name, function_key, state, runs, paths) \
+            if paths and st.session_state.get(keys("show_stability")) else {}
+        arrows += [unstable_steps_trace(stabilities)] if any(s["unstable"].any() for s in stabilities.values()) else []
         narrow = bool(width) and width < NARROW_BELOW  # a phone: the slider under the buttons
         # On "Your function" the typed f(x, y) and its examples sit above the plot: a shorter
         # plot, so that the whole contour still fits a 1280×720 screen.
@@ -466,6 +470,7 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
         _schedule_curves(paths, [(_title(run.name), OPTIMIZER_COLORS.get(run.name, "#444444"),
                                   core.get_optimizer(run.name, **run.hyperparameters), state.schedules[run.name],
                                   run.steps) for run in runs if run.schedule])
+        _stability_curves(keys, paths, stabilities)
     _tabs(keys, function, function_key, state, runs, paths, rows)
     state.view = _view_of_widgets(keys)
     st.query_params.from_dict(to_query(state, function_name, function_class))
@@ -774,6 +779,54 @@ def _curves(function, paths: list[Path]) -> None:
     diverged = [f"{p.title} (step {p.diverged_at})" for p in paths if p.diverged_at >= 0]
     note = f" Diverged, drawn up to their last finite step: {', '.join(diverged)}." if diverged else ""
     st.caption("Click an optimizer's name under a chart to highlight it." + note)
+
+
+def _stabilities(function_name: str, function_key: str, state: PageState, runs: list, paths: list[Path]) -> dict:
+    """core.stability of each drawn run (cached), by optimizer title, with the points where its
+    steps were taken."""
+    out = {}
+    for run, path in zip(runs, paths):
+        result = compute.optimizer_stability(function_name, function_key, run.name,
+                                             compute.params_key(run.hyperparameters), run.steps,
+                                             tuple(map(float, state.start)), state.noise, state.seed, run.schedule)
+        count = min(len(result["unstable"]), len(path.points))
+        out[path.title] = {**result, "ratio": result["ratio"][:count], "unstable": result["unstable"][:count],
+                           "taken_at": path.points[:count], "colour": path.color}
+    return out
+
+
+def _stability_curves(keys: PageKeys, paths: list[Path], stabilities: dict) -> None:
+    """The switch, and when on: each step's curvature as the optimizer's step sees it, over the
+    largest value at which a step of its method is stable on a quadratic (1: the edge; after
+    Cohen et al. 2021), on the loss chart's steps, the unstable side shaded; the unstable steps
+    are marked on the path (red ×)."""
+    left, right = st.columns(2)
+    left.toggle("Stability: each step's curvature against its method's limit", key=keys("show_stability"),
+                help="lr·λ_max of the Hessian where the step was taken (for adaptive methods the curvature "
+                     "as their per-coordinate steps see it), divided by the largest value at which that "
+                     "method is stable on a quadratic: 2 for gradient descent, 2(1 + μ) with momentum, "
+                     "2(1 + β₁)/(1 − β₁) for Adam. Above 1 a step overshoots along the steepest "
+                     "direction (Cohen et al., 2021: the edge of stability).")
+    if not stabilities:
+        return
+    longest = max(len(p.losses) - 1 for p in paths)
+    rows = [pd.DataFrame({"optimizer": title, "step": np.arange(1, len(s["ratio"]) + 1), "ratio": s["ratio"]})
+            for title, s in stabilities.items() if s["has_threshold"]]
+    data = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["optimizer", "step", "ratio"])
+    data = data[np.isfinite(data["ratio"].astype(float)) & (data["ratio"].astype(float) > 0)]
+    without = [title for title, s in stabilities.items() if not s["has_threshold"]]
+    if len(data):
+        legend = [(title, s["colour"]) for title, s in stabilities.items() if s["has_threshold"]]
+        left.altair_chart(stability_chart(data, legend, longest), width="stretch", height=STABILITY_CHART_HEIGHT)
+    unstable = {title: int(s["unstable"].sum()) for title, s in stabilities.items() if s["unstable"].any()}
+    lines = [f"**{title}**: {count:,} unstable step{'s' if count != 1 else ''} (× on its path)"
+             for title, count in unstable.items()] or ["No step above its method's limit."]
+    if without:
+        lines.append(f"No quadratic limit for {', '.join(without)} (sign steps, or a line search).")
+    right.markdown("  \n".join(lines))
+
+
+STABILITY_CHART_HEIGHT = 260  # px
 
 
 def _schedule_curves(paths: list[Path], scheduled: list) -> None:

@@ -49,6 +49,7 @@ VIEW_CHOICES: dict[str, tuple[str, ...]] = {
     "inside.on": ON_OFF,
     "surface.on": ON_OFF,
     "compare.on": ON_OFF,
+    "stability.on": ON_OFF,
 }
 
 

@@ -200,6 +200,31 @@ def test_a_schedule_and_lbfgs_on_a_page_are_drawn(page, server):
     assert page.locator('[data-testid="stVegaLiteChart"]').count() == 2
 
 
+def test_unstable_steps_are_marked_on_the_path_and_the_edge_is_charted(page, server):
+    """SGD with lr 0.1 bounces across the bowl's well (96 of 200 steps above 2/λ_max): red
+    crosses on its path, and the stability chart with its shaded unstable side, on screen."""
+    query = "?start=0.5,1&opt=sgd&sgd.lr=0.1&sgd.steps=200&speed=off"
+    frame = open_page(page, server, "two_gaussians", query)
+    wait_for_paths(frame, ["SGD"], start=(0.5, 1.0))
+    page.wait_for_timeout(800)
+    plot = page.locator('iframe[title="streamlit_plotly_events.plotly_events"]')
+    before = _colour_pixels(plot.screenshot(), "#dc2626")
+    frame = open_page(page, server, "two_gaussians", query + "&stability.on=true")
+    wait_for_paths(frame, ["SGD"], start=(0.5, 1.0))
+    page.wait_for_timeout(1500)
+    after = _colour_pixels(plot.screenshot(), "#dc2626")
+    assert after > before + 100, (before, after)  # the crosses
+    chart = page.locator('[data-testid="stVegaLiteChart"]').nth(2)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    box = chart.bounding_box()
+    assert box["width"] > 300 and box["height"] > 150 and box["y"] + box["height"] <= 1000
+    png = chart.screenshot()
+    assert _colour_pixels(png, "#fee2e2", tolerance=12) > 2000  # the shaded unstable side
+    assert _colour_pixels(png, "#000000", tolerance=60) > 100  # SGD's line
+    (ARTIFACTS / "stability.png").write_bytes(page.screenshot())
+
+
 def test_typed_function_type_click_and_paths_appear(page, server):
     frame = open_page(page, server, "custom")
     box = page.get_by_label("f(x, y) =", exact=True).and_(page.locator("input"))

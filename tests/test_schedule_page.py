@@ -122,3 +122,20 @@ def test_every_schedule_starts_valid_for_every_step_count_the_page_allows():
             schedule = schedules.starting_arguments(name, 0.01, steps)
             optimizer = core.get_optimizer("adam", lr=0.01)
             assert schedules.problem(schedule, optimizer, steps) is None, (name, steps)
+
+
+def test_stability_from_the_url_charts_each_run_and_counts_its_unstable_steps():
+    """SGD with lr 0.1 on the bowl bounces across a well: 96 of its 200 steps are above 2/λ_max."""
+    at = run_page("two_gaussians", {"start": "0.5,1", "opt": "sgd,adam,lion", "sgd.lr": "0.1", "sgd.steps": "200",
+                                    "stability.on": "true"})
+    assert not at.exception and not at.warning
+    assert at.toggle(key="two_gaussians.show_stability").value
+    assert "stability (above 1: unstable)" in chart_titles(at)
+    function = core.get_function("two_gaussians")
+    expected = core.stability(function, core.get_optimizer("sgd", lr=0.1), (0.5, 1.0), 200)
+    text = " ".join(m.value for m in at.markdown)
+    assert f"**SGD**: {int(expected.unstable.sum()):,} unstable steps" in text and expected.unstable.sum() == 96
+    assert "No quadratic limit for Lion" in text
+    at.toggle(key="two_gaussians.show_stability").set_value(False).run()
+    assert "stability (above 1: unstable)" not in chart_titles(at)
+    assert "stability.on" not in at.query_params
