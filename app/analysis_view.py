@@ -114,7 +114,7 @@ def _go_ahead(label: str, seconds: float, key: str, signature: str) -> bool:
     return False
 
 
-def basins_view(keys, function, function_key: str, runs: list[compute.Run], start, noise: float,
+def basins_view(keys, function_name: str, function, function_key: str, runs: list[compute.Run], start, noise: float,
                 seed: int) -> None:
     """Maps of where each optimizer ends from every start of a grid, and the success table."""
     st.markdown("Every start of a grid, coloured by where the optimizer ends. Same settings as the paths above.")
@@ -135,7 +135,7 @@ def basins_view(keys, function, function_key: str, runs: list[compute.Run], star
 
         on_progress(0.0)
         computed = time.perf_counter()
-        results[name] = cached_basin(function.name, function_key, name, compute.params_key(hyperparameters), steps,
+        results[name] = cached_basin(function_name, function_key, name, compute.params_key(hyperparameters), steps,
                                      resolution, noise, seed, schedule, _on_progress=on_progress)
         _measure_speed(resolution**2 * steps, computed)
     progress.empty()
@@ -199,7 +199,8 @@ def _legend(function) -> str:
     return "<div style='font-size:0.85rem'>" + "".join(items) + "</div>"
 
 
-def sweep_view(keys, function, function_key: str, runs: list[compute.Run], noise: float, seed: int) -> None:
+def sweep_view(keys, function_name: str, function, function_key: str, runs: list[compute.Run], noise: float,
+               seed: int) -> None:
     """Success share and median final loss versus learning rate, the current lr marked."""
     st.markdown(f"Each optimizer from the same {SWEEP_STARTS:,} random starts, at {SWEEP_POINTS} learning rates "
                 "on a log grid around its current one: where does it start to overshoot, where does it diverge?")
@@ -223,7 +224,7 @@ def sweep_view(keys, function, function_key: str, runs: list[compute.Run], noise
 
         on_progress(0.0)
         computed = time.perf_counter()
-        frame = cached_sweep(function.name, function_key, name, compute.params_key(hyperparameters), steps,
+        frame = cached_sweep(function_name, function_key, name, compute.params_key(hyperparameters), steps,
                              lr / span, lr * span, SWEEP_POINTS, SWEEP_STARTS, noise, seed, _on_progress=on_progress)
         _measure_speed(SWEEP_POINTS * SWEEP_STARTS * steps, computed)
         frames.append(frame.assign(optimizer=OPTIMIZER_CLASSES[name].title))

@@ -77,8 +77,17 @@ def params_key(params: dict) -> str:
 
 
 def make_function(function_name: str, key: str) -> TestFunction:
+    """The function a `function_key` names: its parameters and domain, and, under "transform",
+    the rotation and stretch of the page's "Rotate and stretch" (core.transform)."""
     params = json.loads(key)
-    return FUNCTION_CLASSES[function_name](**params)
+    transform = params.pop("transform", None)
+    function = FUNCTION_CLASSES[function_name](**params)
+    return core.transform(function, **transform) if transform else function
+
+
+def function_key(function: TestFunction, transform: dict | None = None) -> str:
+    """The cache key of a page's function (an untransformed one) and its transform, if any."""
+    return params_key(function.params | {"domain": function.domain} | ({"transform": transform} if transform else {}))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -29,6 +29,7 @@ from streamlit_plotly_events import plotly_events
 
 import core
 from core.engine import OUTCOME_NAMES
+from core.transform import SCALE_RANGE
 from core import FUNCTION_CLASSES, OPTIMIZER_CLASSES
 
 from . import compute
@@ -278,6 +279,22 @@ def _hyperparameter_widgets(keys: PageKeys, name: str, values: dict) -> dict:
     return chosen
 
 
+def _transform_widgets(keys: PageKeys, transform: dict) -> dict:
+    """A rotation slider and two stretch factors; {} when they leave the landscape as it is."""
+    init_widget(keys("w", "rotation"), float(transform.get("rotation", 0.0)))
+    rotation = st.slider("rotation (degrees)", -180.0, 180.0, step=5.0, key=keys("w", "rotation"),
+                         help="Counter-clockwise, about the origin.")
+    scale = []
+    for axis, column, factor in zip("xy", st.columns(2), transform.get("scale", (1.0, 1.0))):
+        init_widget(keys("w", "stretch", axis), float(factor))
+        scale.append(float(number_input(column, keys, f"stretch along {axis}", keys("w", "stretch", axis),
+                                        min_value=SCALE_RANGE[0], max_value=SCALE_RANGE[1], format="%g", step=0.25,
+                                        help="Applied before the rotation: 2 makes the landscape twice as wide.")))
+    if rotation == 0 and scale == [1.0, 1.0]:
+        return {}
+    return {"rotation": float(rotation), "scale": tuple(scale)}
+
+
 def _step_for(value: float) -> float:
     if value == 0:
         return 0.01
@@ -341,6 +358,11 @@ def _sidebar(keys: PageKeys, function_name: str, function_class, state: PageStat
                     and "domain" not in state.function_params:
                 params.pop("domain")
             state.function_params = params
+        with st.expander("Rotate and stretch"):
+            st.caption("The same landscape turned and stretched (exactly: its gradients and minima turn with it). "
+                       "Gradient descent and momentum turn with it too; Adam, RMSprop and Lion, which act on "
+                       "each coordinate, do not.")
+            state.transform = _transform_widgets(keys, state.transform)
         st.toggle("Gradient arrows", key=keys("arrows"), help="The direction −∇f each optimizer feels, on a coarse grid.")
         with st.expander("Gradient noise"):
             st.caption("Gaussian noise added to every gradient, to show the “stochastic” in SGD. Seeded: "
@@ -404,7 +426,9 @@ def function_page(function_name: str) -> None:
         st.error(f"{error}", icon="🚫")
         st.query_params.from_dict(to_query(state, function_name, function_class))
         return
-    function_key = compute.params_key(function.params | {"domain": function.domain})
+    function_key = compute.function_key(function, state.transform)
+    if state.transform:  # rotated and stretched (core.transform): its own domain, minima and derivatives
+        function = compute.make_function(function_name, function_key)
 
     _main_area(keys, function_name, function_class, function, function_key, state)
 
@@ -420,7 +444,12 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
     landscape, controls = st.columns([2, 1])
     with controls:
         st.title(function_class.title)
-        st.latex(sized_formula(function.formula, small_below=50))
+        inner = getattr(function, "function", function)  # rotated and stretched: f, and what was done to it
+        st.latex(sized_formula(inner.formula, small_below=50))
+        if inner is not function:
+            sx, sy = function.scale
+            st.caption(f"{function.title.removeprefix(inner.title + ', ').capitalize()}: the landscape is "
+                       f"g(p) = f(M⁻¹p) with M = R({function.rotation:g}°)·diag({sx:g}, {sy:g}).")
         _scenario_note(keys, state)
         _minima_outside_note(function)
         dropped = st.session_state.pop(keys("dropped_query"), None)
@@ -471,7 +500,7 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
                                   core.get_optimizer(run.name, **run.hyperparameters), state.schedules[run.name],
                                   run.steps) for run in runs if run.schedule])
         _stability_curves(keys, paths, stabilities)
-    _tabs(keys, function, function_key, state, runs, paths, rows)
+    _tabs(keys, function_name, function, function_key, state, runs, paths, rows)
     state.view = _view_of_widgets(keys)
     st.query_params.from_dict(to_query(state, function_name, function_class))
 
@@ -898,26 +927,27 @@ def _checked_runs(state: PageState) -> tuple[list[compute.Run], list[str]]:
     return runs, problems
 
 
-def _tabs(keys: PageKeys, function, function_key: str, state: PageState, runs: list, paths: list[Path],
-          rows: list[dict]) -> None:
+def _tabs(keys: PageKeys, function_name: str, function, function_key: str, state: PageState, runs: list,
+          paths: list[Path], rows: list[dict]) -> None:
     init_widget(keys("tabs"), TABS["results"])
     table_tab, basins_tab, sweep_tab, inside_tab, surface_tab, compare_tab, export_tab = st.tabs(
         list(TABS.values()), key=keys("tabs"), on_change="rerun")  # the open tab is kept in the URL
     # Every tab runs on every rerun: the heavier views draw only once switched on.
-    grid = compute.contour_grid(function.name, function_key)
+    grid = compute.contour_grid(function_name, function_key)
     with inside_tab:
         if st.toggle("Show the optimizers' internal state", key=keys("show_inside")):
-            internals_view(function.name, function_key, runs, state.start, state.noise, state.seed)
+            internals_view(function_name, function_key, runs, state.start, state.noise, state.seed)
     with surface_tab:
         if st.toggle("Show the 3D surface", key=keys("show_surface")):
             surface_view(function, grid, paths)
     with compare_tab:
         if st.toggle("Show the comparison", key=keys("show_compare")):
-            compare_view(keys, function.name, function_key, function, grid, runs, state.start, state.noise, state.seed)
+            compare_view(keys, function_name, function_key, function, grid, runs, state.start, state.noise,
+                         state.seed)
     with basins_tab:
-        basins_view(keys, function, function_key, runs, state.start, state.noise, state.seed)
+        basins_view(keys, function_name, function, function_key, runs, state.start, state.noise, state.seed)
     with sweep_tab:
-        sweep_view(keys, function, function_key, runs, state.noise, state.seed)
+        sweep_view(keys, function_name, function, function_key, runs, state.noise, state.seed)
     if not paths:
         for tab in (table_tab, export_tab):
             tab.caption("Click a start on the contour first.")
@@ -931,7 +961,7 @@ def _tabs(keys: PageKeys, function, function_key: str, state: PageState, runs: l
         st.caption("“steps to tolerance”: the first step from which the run stayed within "
                    f"{core.engine.default_tolerance(function):.3g} of the minimum it ends at.")
     with export_tab:
-        link = share_link(state, function.name, type(function))
+        link = share_link(state, function_name, FUNCTION_CLASSES[function_name])
         st.markdown("**Link to this view**: the start, the optimizers and every changed setting "
                     "(copy it with the button at its right).")
         st.code(link, language=None, wrap_lines=True)
@@ -939,7 +969,7 @@ def _tabs(keys: PageKeys, function, function_key: str, state: PageState, runs: l
                            state.schedules.get(name)) for name, hyperparameters, steps, _ in runs}
         st.download_button("Download trajectories (CSV)",
                            data=lambda: trajectories_csv(paths, function, settings, state, link),
-                           file_name=f"{function.name}_trajectories.csv", mime="text/csv",
+                           file_name=f"{function_name}_trajectories.csv", mime="text/csv",
                            help="One row per optimizer and step: x, y, f and ‖∇f‖; the function, the start "
                                 "and every optimizer's settings in the '#' lines above the table.")
 
@@ -955,7 +985,11 @@ def trajectories_csv(paths: list[Path], function, settings: dict, state: PageSta
     """Tidy CSV: optimizer, step, x, y, loss, grad_norm; above it, '#' lines with the function,
     the start, the gradient noise and each optimizer's hyperparameters and steps (read it with
     pandas.read_csv(..., comment="#"))."""
-    lines = [f"# function: {function.name} {json.dumps(function.params, default=list)} domain {list(map(list, function.domain))}",
+    inner = getattr(function, "function", function)  # a rotated and stretched function: the one it turns
+    turned = f" rotated {function.rotation:g} degrees, stretched {function.scale[0]:g},{function.scale[1]:g}" \
+        if inner is not function else ""
+    lines = [f"# function: {inner.name} {json.dumps(inner.params, default=list)}{turned} "
+             f"domain {list(map(list, function.domain))}",
              f"# start: {list(state.start) if state.start else None}; gradient noise sigma {state.noise:g}, seed {state.seed}"]
     for name, (hyperparameters, steps, schedule) in settings.items():
         lines.append(f"# {name}: {json.dumps(hyperparameters, default=list)}; steps {steps}"

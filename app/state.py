@@ -61,6 +61,7 @@ class PageState:
     hyperparameters: dict[str, dict] = field(default_factory=dict)
     steps: dict[str, int] = field(default_factory=dict)
     schedules: dict[str, dict] = field(default_factory=dict)  # optimizer -> its schedule (app.schedules)
+    transform: dict = field(default_factory=dict)  # {"rotation": degrees, "scale": (sx, sy)}; {} for none
     start: tuple[float, float] | None = None
     noise: float = 0.0  # standard deviation of Gaussian noise added to every gradient
     seed: int = 0
@@ -122,6 +123,10 @@ def to_query(state: PageState, function_name: str, function_class) -> dict[str, 
         query["seed"] = str(state.seed)
     if state.scenario:
         query["scenario"] = state.scenario
+    if state.transform.get("rotation"):
+        query["rotate"] = _format(float(state.transform["rotation"]))
+    if tuple(state.transform.get("scale", (1.0, 1.0))) != (1.0, 1.0):
+        query["stretch"] = _format(tuple(map(float, state.transform["scale"])))
     for key, value in state.view.items():
         if value != VIEW_CHOICES[key][0]:
             query[key] = value
@@ -274,6 +279,18 @@ def from_query(query: dict, function_name: str, function_class) -> tuple[PageSta
             state.seed = int(text)
         else:
             warn("seed", f"expected a whole number from 0 to {2**32 - 1}")
+
+    for key, parse in (("rotate", _parse_float), ("stretch", lambda t: tuple(_parse_float(p) for p in t.split(",")))):
+        if key in raw:
+            try:
+                value = parse(raw.pop(key))
+                if key == "rotate" and -360 <= value <= 360:
+                    value = (value + 180) % 360 - 180 if not -180 <= value <= 180 else value  # the same turn
+                candidate = {**state.transform, ("rotation" if key == "rotate" else "scale"): value}
+                core.transform(core.get_function("booth"), **candidate)  # the checks: ranges, a pair
+                state.transform = candidate
+            except (TypeError, ValueError) as error:
+                warn(key, str(error) or ("expected a number" if key == "rotate" else "expected two numbers sx,sy"))
 
     if "opt" in raw:
         names = [n for n in raw.pop("opt").split(",") if n]

@@ -139,3 +139,33 @@ def test_stability_from_the_url_charts_each_run_and_counts_its_unstable_steps():
     at.toggle(key="two_gaussians.show_stability").set_value(False).run()
     assert "stability (above 1: unstable)" not in chart_titles(at)
     assert "stability.on" not in at.query_params
+
+
+def test_a_rotated_and_stretched_landscape_from_the_url_is_core_transform_and_says_so():
+    at = run_page("booth", {"start": "-2,3", "opt": "sgd", "rotate": "30", "stretch": "2,1", "sgd.steps": "50"})
+    assert not at.exception and not at.warning
+    assert any("Stretched ×2 along x, then rotated 30°" in c.value for c in at.caption)
+    state = at.session_state["booth.state"]
+    function = core.transform(core.get_function("booth"), rotation=30, scale=(2, 1))
+    expected = core.run(function, core.get_optimizer("sgd", **state.hyperparameters.get("sgd", {})), (-2.0, 3.0), 50)
+    row = table(at).iloc[0]
+    assert (row["final x"], row["final y"]) == pytest.approx(tuple(expected.final[0]), abs=1e-12)
+    assert at.slider(key="booth.w.rotation").value == 30
+    at.slider(key="booth.w.rotation").set_value(0.0).run()
+    at.number_input(key="booth.w.stretch.x").set_value(1.0).run()
+    assert "rotate" not in at.query_params and "stretch" not in at.query_params
+    assert not any("rotated" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("query, problem", [({"rotate": "abc"}, "could not convert"), ({"rotate": "1e9"}, "rotation"),
+                                            ({"stretch": "0,1"}, "accepted range"), ({"stretch": "2"}, "stretch")])
+def test_a_bad_rotation_or_stretch_in_the_url_is_ignored_with_a_warning(query, problem):
+    at = run_page("booth", {"start": "1,3", **query})
+    assert not at.exception and not at.error
+    assert any(problem in w.value for w in at.warning), [w.value for w in at.warning]
+    assert not any("rotated" in c.value or "Stretched" in c.value for c in at.caption)
+
+
+def test_a_rotation_beyond_half_a_turn_is_the_same_turn():
+    at = run_page("booth", {"start": "1,3", "rotate": "330"})
+    assert at.slider(key="booth.w.rotation").value == -30
