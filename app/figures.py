@@ -154,14 +154,16 @@ def landscape_base(function, grid) -> tuple[str, int]:
 
 def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=None, *, animate: bool = True,
                      height: int | None = None, extra_traces: list[dict] = (), ms_per_step: int = 30,
-                     token: str = "", narrow: bool = False) -> FigureJSON:
+                     token: str = "", narrow: bool = False, large: bool = False) -> FigureJSON:
     """The landscape (`base` from `landscape_base`) with every path, its end and the start.
 
     With `animate`, a ▶ Play / ❚❚ Pause / ↺ Replay bar and a step slider reveal the paths step
     by step (`ms_per_step` each, the article's 30 ms), each optimizer's head marked. The figure
     opens on the full paths (a redraw of the component, on any rerun, shows them whole);
     `token` (layout.meta) tells the page's script (`page.plot_script`) which figure is new, so
-    that it presses ↺ Replay once. `narrow` (a phone): the slider goes under the buttons."""
+    that it presses ↺ Replay once. `narrow` (a phone): the slider goes under the buttons.
+    `large` (presentation mode): bigger text, and a slider stop at every frame (the ←/→ keys
+    step through them)."""
     base_json, base_count = base
     data, path_traces, head_traces = list(extra_traces), [], []
     reachable = [_within_reach(path.points, function.domain) for path in paths]
@@ -221,14 +223,16 @@ def landscape_figure(function, base: tuple[str, int], paths: list[Path], start=N
             # there): every enabled optimizer's name on the contour.
             "legend": {"x": 0.01, **_legend_corner(function, paths, start), "xanchor": "left", "orientation": "v",
                        "bgcolor": "rgba(255,255,255,0.82)", "bordercolor": "#9ca3af", "borderwidth": 1,
-                       "font": {"size": 12, "color": "#111827"}, "tracegroupgap": 0},
+                       "font": {"size": 18 if large else 12, "color": "#111827"}, "tracegroupgap": 0},
             "showlegend": bool(paths),
+            **({"font": {"size": 16}} if large else {}),
         },
         "config": {"displayModeBar": False, "responsive": True},
     }
     longest = max((len(p.points) - 1 for p in paths), default=0)
     if animate and path_traces and longest > 0:
-        _add_step_animation(figure, reachable, path_traces, head_traces, base_count, longest, ms_per_step, narrow)
+        _add_step_animation(figure, reachable, path_traces, head_traces, base_count, longest, ms_per_step, narrow,
+                            slider_steps=100 if large else 10, font_size=16 if large else 12)
     return FigureJSON(base_json, figure)
 
 
@@ -290,7 +294,7 @@ def figure_height(function, plot_width: int = 560, tallest: int = 640, narrow: b
 
 def _add_step_animation(figure: dict, paths: list[np.ndarray], path_traces: list[int], head_traces: list[int],
                         base_count: int, longest: int, ms_per_step: int, narrow: bool = False, frames: int = 100,
-                        slider_steps: int = 10) -> None:
+                        slider_steps: int = 10, font_size: int = 12) -> None:
     """Play / Pause / Replay buttons and a step slider revealing the paths step by step, as in
     the article (point i appears after ms_per_step·i ms). A frame moves each line's filter
     threshold and each optimizer's head to its point at that step (its last one once done)."""
@@ -317,7 +321,7 @@ def _add_step_animation(figure: dict, paths: list[np.ndarray], path_traces: list
         marks.append(steps[-1])
     figure["layout"]["updatemenus"] = [{
         "type": "buttons", "direction": "left", "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
-        "pad": {"t": 36, "r": 4}, "showactive": False, "font": {"size": 12},
+        "pad": {"t": 36, "r": 4}, "showactive": False, "font": {"size": font_size},
         "buttons": [
             {"label": "▶ Play", "method": "animate", "args": [None, {**play, "fromcurrent": True}]},
             {"label": "❚❚ Pause", "method": "animate",
@@ -328,8 +332,9 @@ def _add_step_animation(figure: dict, paths: list[np.ndarray], path_traces: list
     figure["layout"]["sliders"] = [{
         # Beside the buttons, or under them on a narrow plot (a phone), where they would overlap.
         "active": len(marks) - 1, "x": 0 if narrow else 0.5, "len": 1 if narrow else 0.5, "y": 0, "yanchor": "top",
-        "pad": {"t": 76 if narrow else 30, "b": 0, "l": 0, "r": 0}, "font": {"size": 10}, "ticklen": 3,
-        "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "right", "offset": 2, "font": {"size": 12}},
+        "pad": {"t": 76 if narrow else 30, "b": 0, "l": 0, "r": 0}, "font": {"size": font_size - 2}, "ticklen": 3,
+        "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "right", "offset": 2,
+                         "font": {"size": font_size}},
         "steps": [{"label": str(s), "method": "animate",
                    "args": [[str(s)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}]}
                   for s in marks],

@@ -407,7 +407,9 @@ def _short_message_on_error(draw):
 def function_page(function_name: str) -> None:
     leave_pages_directory_mode()
     function_class = FUNCTION_CLASSES[function_name]
-    st.set_page_config(page_title=f"{function_class.title} · optimizer paths", page_icon="🧭", layout="wide")
+    presenting = st.query_params.get("present") in ("1", "true")  # presentation mode: see PRESENT_CSS
+    st.set_page_config(page_title=f"{function_class.title} · optimizer paths", page_icon="🧭", layout="wide",
+                       initial_sidebar_state="collapsed" if presenting else "auto")
     compute.freeze_long_lived_objects()
     keys = PageKeys(function_name)
     state = _load_state(keys, function_name, function_class)
@@ -416,7 +418,8 @@ def function_page(function_name: str) -> None:
     refusals(keys)
 
     _sidebar(keys, function_name, function_class, state)
-    st.html(PAGE_CSS)
+    st.html(PAGE_CSS + (PRESENT_CSS if presenting else ""))
+    st.session_state[keys("present")] = presenting
     if "expression" in {f.name for f in dataclasses.fields(function_class)}:
         _expression_input(keys, function_class, state)
     try:
@@ -441,7 +444,8 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
     click (or a start typed, or a tab's control) reruns only this part, not the sidebar; a
     change in the sidebar reruns the whole page and passes the new settings in."""
     _apply_click(keys, state, function)
-    landscape, controls = st.columns([2, 1])
+    presenting = st.session_state.get(keys("present"), False)
+    landscape, controls = st.columns([3, 1] if presenting else [2, 1])
     with controls:
         st.title(function_class.title)
         inner = getattr(function, "function", function)  # rotated and stretched: f, and what was done to it
@@ -475,7 +479,9 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
     with landscape:
         # The figure's layout.meta: new for every new set of paths, "|play" when it should race.
         width = st.session_state.get(keys("plot_width"))  # as the page's script measured it
-        token = f"{_figure_token(state, runs, speed)}|w{width}" + ("|play" if speed and paths else "|still")
+        # A presenter starts the race with the space bar: no race of its own in presentation mode.
+        token = f"{_figure_token(state, runs, speed)}|w{width}" + ("|play" if speed and paths and not presenting
+                                                                      else "|still")
         arrows = [gradient_arrows_trace(function)] if st.session_state.get(keys("arrows")) else []
         arrows += averaged_path_traces(function_name, function_key, runs, state.start, state.noise, state.seed)
         stabilities = _stabilities(function_name, function_key, state, runs, paths) \
@@ -485,13 +491,14 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
         # On "Your function" the typed f(x, y) and its examples sit above the plot: a shorter
         # plot, so that the whole contour still fits a 1280×720 screen.
         tallest = 520 if dataclasses.is_dataclass(function) and "expression" in function.params else 640
+        tallest = 960 if presenting else tallest  # the whole screen's height, without the sidebar and header
         height = figure_height(function, width - MARGIN_LEFT - MARGIN_RIGHT, tallest, narrow) if width \
             else figure_height(function, tallest=tallest)
         with st.spinner("Drawing the landscape…"):  # the first visit computes its grid
             base = compute.landscape_base(function_name, function_key)
         figure = landscape_figure(function, base, paths, state.start,
                                   extra_traces=arrows, ms_per_step=speed or 30, token=token,
-                                  height=height, narrow=narrow)
+                                  height=height, narrow=narrow, large=presenting)
         plotly_events(figure, click_event=True, override_height=height + 10, key=keys("plot"))
         plot_script()
     if paths:
@@ -502,7 +509,7 @@ def _main_area(keys: PageKeys, function_name: str, function_class, function, fun
         _stability_curves(keys, paths, stabilities)
     _tabs(keys, function_name, function, function_key, state, runs, paths, rows)
     state.view = _view_of_widgets(keys)
-    st.query_params.from_dict(to_query(state, function_name, function_class))
+    st.query_params.from_dict(to_query(state, function_name, function_class) | ({"present": "1"} if presenting else {}))
 
 
 # A compact top of the page, so that the whole contour fits a 1280×720 screen.
@@ -514,6 +521,17 @@ PAGE_CSS = """<style>
 }
 [data-testid="stMainBlockContainer"] h1 { font-size: 1.75rem; padding: 0 0 0.25rem 0; }
 </style>"""
+
+# Presentation mode (`?present=1`): no sidebar and no header, the contour large, text large. The
+# keys (space: play/pause, ←/→: a frame back/on) are the page's script's (plot_script).
+PRESENT_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+[data-testid="stHeader"] { display: none !important; }
+html { font-size: 20px; }
+[data-testid="stMainBlockContainer"] { padding-top: 1rem; max-width: none; }
+[data-testid="stMainBlockContainer"] h1 { font-size: 2.2rem; }
+</style>"""
+
 
 def _close_scenario(keys: PageKeys) -> None:
     st.session_state[keys("state")].scenario = None
@@ -672,6 +690,45 @@ def plot_script() -> None:
       }}
     }}
   }}
+  // Presentation mode (?present=1): space plays or pauses the race, ←/→ go a frame back or on
+  // (pressing the slider at that frame's tick, as a click there would). On the page and, once
+  // it has been clicked, in the plot's own window.
+  function onKey(event) {{
+    if (!new URLSearchParams(window.parent.location.search).has('present')) return;
+    if (event.target && event.target.closest && event.target.closest('input, textarea, select')) return;
+    const frame = window.parent.document.querySelector('iframe[title="streamlit_plotly_events.plotly_events"]');
+    const doc = frame && frame.contentDocument, plot = doc && doc.querySelector('.js-plotly-plot');
+    const slider = plot && plot._fullLayout && plot._fullLayout.sliders && plot._fullLayout.sliders[0];
+    if (!slider) return;
+    const button = label => [...doc.querySelectorAll('.updatemenu-button')].find(b => b.textContent.includes(label));
+    const press = b => b && b.dispatchEvent(new MouseEvent('click', {{bubbles: true}}));
+    const last = slider.steps.length - 1;
+    if (event.key === ' ') {{
+      event.preventDefault();
+      if (plot._transitionData && plot._transitionData._animationRaf) press(button('Pause'));
+      else press(button(slider.active >= last ? 'Replay' : 'Play'));
+    }} else if (event.key === 'ArrowLeft' || event.key === 'ArrowRight') {{
+      event.preventDefault();
+      press(button('Pause'));
+      const target = Math.max(0, Math.min(last, slider.active + (event.key === 'ArrowRight' ? 1 : -1)));
+      const tick = doc.querySelectorAll('.slider-tick-rect')[target];
+      const rail = doc.querySelector('.slider-rail-touch-rect');
+      if (!tick || !rail) return;
+      const at = tick.getBoundingClientRect(), box = rail.getBoundingClientRect();
+      const where = {{bubbles: true, clientX: at.left + at.width / 2, clientY: box.top + box.height / 2}};
+      rail.dispatchEvent(new MouseEvent('mousedown', where));
+      plot.dispatchEvent(new MouseEvent('mouseup', where));
+    }}
+  }}
+  // One listener on the page, this script's (an earlier page's script may be gone).
+  window.parent.document.removeEventListener('keydown', window.parent.__optimizerPathsKeys);
+  window.parent.__optimizerPathsKeys = onKey;
+  window.parent.document.addEventListener('keydown', onKey);
+  setInterval(() => {{
+    const frame = window.parent.document.querySelector('iframe[title="streamlit_plotly_events.plotly_events"]');
+    const doc = frame && frame.contentDocument;
+    if (doc && !doc.__optimizerPathsKeys) {{ doc.__optimizerPathsKeys = true; doc.addEventListener('keydown', onKey); }}
+  }}, 500);
   setInterval(watch, 15);
 }})();
 </script>""", height=0)

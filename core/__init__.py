@@ -10,6 +10,7 @@
 core never imports streamlit.
 """
 
+from .explain import Term, explain_step
 from .engine import DIVERGED, GLOBAL, LOCAL, NOT_CONVERGED, OUTCOME_NAMES, UNDEFINED, RunResult, run
 from .functions import Minimum, TestFunction
 from .optimizers import Optimizer
@@ -21,5 +22,5 @@ from .transform import Transformed, transform
 __all__ = [
     "DIVERGED", "FUNCTIONS", "FUNCTION_CLASSES", "GLOBAL", "LOCAL", "Minimum", "NOT_CONVERGED", "OPTIMIZERS",
     "OPTIMIZER_CLASSES", "OUTCOME_NAMES", "Optimizer", "RunResult", "SCHEDULERS", "Stability", "TestFunction",
-    "Transformed", "UNDEFINED", "get_function", "get_optimizer", "get_scheduler", "run", "stability", "transform",
+    "Term", "Transformed", "UNDEFINED", "explain_step", "get_function", "get_optimizer", "get_scheduler", "run", "stability", "transform",
 ]

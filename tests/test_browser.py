@@ -259,3 +259,39 @@ def test_basins_and_success_table_render(page, server):
     chart.scroll_into_view_if_needed()
     page.wait_for_timeout(800)
     page.screenshot(path=str(ARTIFACTS / "basins.png"))
+
+
+def test_presentation_mode_hides_the_sidebar_and_the_keys_play_pause_and_step(page, server):
+    """?present=1: no sidebar, the contour large with large text; space plays and pauses, ←/→
+    move the step shown (the slider's "step N" label, as a person reads it)."""
+    frame = open_page(page, server, "two_gaussians", "?start=0.5,1&present=1")
+    wait_for_paths(frame, ARTICLE_TITLES, start=(0.5, 1.0))
+    page.wait_for_timeout(1500)
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
+    plot = page.locator('iframe[title="streamlit_plotly_events.plotly_events"]').bounding_box()
+    assert plot["width"] >= 0.6 * 1400
+    legend = frame.locator(".legend text").first.bounding_box()
+    assert legend["height"] >= 16  # 18 px text, not the page's 12
+
+    def shown_step() -> int:
+        label = frame.locator("text", has_text="step ").first  # the slider's current value, as drawn
+        return int(label.text_content().removeprefix("step ").strip())
+
+    assert shown_step() > 0  # the full paths, no race of its own
+    page.keyboard.press(" ")  # at the end: replay
+    page.wait_for_timeout(1500)
+    page.keyboard.press(" ")  # pause
+    page.wait_for_timeout(300)
+    paused = shown_step()
+    page.wait_for_timeout(1000)
+    assert shown_step() == paused
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(600)
+    assert shown_step() > paused
+    later = shown_step()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(600)
+    assert shown_step() < later
+    assert "present=1" in page.url
+    (ARTIFACTS / "presentation.png").write_bytes(page.screenshot())
